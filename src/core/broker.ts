@@ -217,7 +217,9 @@ export class QueueBroker {
       this.#queues[priorityIndex].push(job)
       this.#queued++
       this.#queuedBy[priorityIndex]++
-      if (canStart) this.#pump()
+      // A free slot with work queued means the queue holds parked jobs of tenants at their limit:
+      // this job may still be runnable.
+      if (this.#active < this.#maxActive) this.#pump()
     }
 
     return promise

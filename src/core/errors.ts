@@ -45,7 +45,12 @@ export class BackpressureError extends PoolctlError {
   readonly maxQueueSize: number
 
   constructor(maxQueueSize: number, active: number) {
+    // Shedding load must stay cheap when it happens thousands of times a second: no stack capture
+    // (the stack would only show the enqueue() call anyway).
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
     super('QUEUE_FULL', `Queue is full (${maxQueueSize} waiting, ${active} running): task rejected`)
+    Error.stackTraceLimit = limit
     this.maxQueueSize = maxQueueSize
   }
 }

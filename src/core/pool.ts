@@ -50,6 +50,9 @@ export interface ConnectionPoolOptions<T> {
   lifetimeVariance?: number
   /** How often idle, expired and leaked resources are looked for. @default 1000 */
   reapIntervalMs?: number
+  /** An idle resource used more recently than this is handed out without validation (HikariCP's
+   * alive-bypass window); 0 = validate every time. @default 0 */
+  validationBypassMs?: number
   /** Times a failed create is retried (with exponential backoff and full jitter) while someone waits. @default 2 */
   createRetries?: number
   /** First retry delay; doubles per retry. @default 50 */
@@ -133,6 +136,7 @@ const OPTION_KEYS = [
   'maxLifetimeMs',
   'lifetimeVariance',
   'reapIntervalMs',
+  'validationBypassMs',
   'createRetries',
   'createRetryDelayMs',
   'createRetryMaxDelayMs',
@@ -163,6 +167,7 @@ export class ConnectionPool<T> {
   readonly #maxLifetimeMs: number
   readonly #lifetimeVariance: number
   readonly #reapIntervalMs: number
+  readonly #validationBypassMs: number
   readonly #createRetries: number
   readonly #createRetryDelayMs: number
   readonly #createRetryMaxDelayMs: number
@@ -229,6 +234,7 @@ export class ConnectionPool<T> {
     this.#maxLifetimeMs = integerOption(where, 'maxLifetimeMs', options.maxLifetimeMs, {min: 0, fallback: 0})
     this.#lifetimeVariance = numberOption(where, 'lifetimeVariance', options.lifetimeVariance, {min: 0, max: 0.5, fallback: 0.025})
     this.#reapIntervalMs = integerOption(where, 'reapIntervalMs', options.reapIntervalMs, {min: 1, fallback: 1000})
+    this.#validationBypassMs = integerOption(where, 'validationBypassMs', options.validationBypassMs, {min: 0, fallback: 0})
     this.#createRetries = integerOption(where, 'createRetries', options.createRetries, {min: 0, fallback: 2})
     this.#createRetryDelayMs = integerOption(where, 'createRetryDelayMs', options.createRetryDelayMs, {min: 0, fallback: 50})
     this.#createRetryMaxDelayMs = integerOption(where, 'createRetryMaxDelayMs', options.createRetryMaxDelayMs, {
@@ -393,7 +399,7 @@ export class ConnectionPool<T> {
       const entry = this.#takeIdle()
       if (entry === undefined) break
       const waiter = this.#nextWaiter()!
-      if (this.#factory.validate === undefined) this.#handOut(entry, waiter)
+      if (this.#skipsValidation(entry)) this.#handOut(entry, waiter)
       else this.#validateFor(entry, waiter)
     }
 
@@ -466,7 +472,7 @@ export class ConnectionPool<T> {
     }
 
     entry.state = IDLE
-    if (this.#idleTimeoutMs > 0) entry.idleSince = this.#clock.now()
+    if (this.#idleTimeoutMs > 0 || this.#validationBypassMs > 0) entry.idleSince = this.#clock.now()
     this.#idle.push(entry)
     this.#armReaper()
   }
@@ -531,6 +537,13 @@ export class ConnectionPool<T> {
   }
 
   // ---- validation -----------------------------------------------------------------------------
+
+  #skipsValidation(entry: Entry<T>): boolean {
+    return (
+      this.#factory.validate === undefined ||
+      (this.#validationBypassMs > 0 && this.#clock.now() - entry.idleSince < this.#validationBypassMs)
+    )
+  }
 
   #validateFor(entry: Entry<T>, waiter: Waiter<T>): void {
     entry.state = VALIDATING

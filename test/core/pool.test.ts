@@ -317,6 +317,21 @@ describe('ConnectionPool validation', () => {
     await pool.end()
   })
 
+  it('validationBypassMs: a resource used within the window skips validation, an older one is validated', async () => {
+    const clock = new VirtualClock()
+    let validations = 0
+    const {pool} = fakePool({max: 1, validationBypassMs: 500, clock}, {validate: () => (validations++, true)})
+    const r = await pool.acquire()
+    pool.release(r)
+    await clock.advance(499)
+    pool.release(await pool.acquire())
+    assert.equal(validations, 0)
+    await clock.advance(500)
+    pool.release(await pool.acquire())
+    assert.equal(validations, 1)
+    await pool.end()
+  })
+
   it('a validation that hangs still fails the acquire at its deadline, and its signal is aborted', async () => {
     const clock = new VirtualClock()
     let seen: AbortSignal | undefined
