@@ -649,6 +649,16 @@ export class ConnectionPool<T> {
         this.#clock.clearTimeout(timer)
         this.#creating--
         this.#createErrors++
+        if (controller.signal.aborted) {
+          // A create that ran out of time proves nothing about the next one (a black-holed server and a
+          // slow one look alike): waiters keep their own deadlines, and unserved ones get a fresh create.
+          this.#lastError = controller.signal.reason
+          this.#onError(controller.signal.reason, 'create')
+          if (this.#ending) this.#checkEnded()
+          else this.#dispatch()
+          return
+        }
+
         this.#lastError = error
         this.#onError(error, 'create')
         this.#createFailed(error, attempt)

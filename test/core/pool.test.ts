@@ -284,6 +284,21 @@ describe('ConnectionPool deadlines', () => {
     await pool.end()
   })
 
+  it('a create that runs out of time does not fail a later waiter early: each waiter keeps its own deadline', async () => {
+    const clock = new VirtualClock()
+    const {pool} = fakePool({max: 1, acquireTimeoutMs: 100, createRetries: 0, clock}, {createDelayMs: 1000})
+    const first = track(pool.acquire())
+    await clock.advance(90)
+    const second = track(pool.acquire())
+    await clock.advance(10) // the first waiter's deadline and its create's deadline
+    assert.ok(first.error instanceof AcquireTimeoutError)
+    assert.equal(second.status, 'pending', 'the timed-out create said nothing about the second waiter')
+    await clock.advance(90)
+    assert.ok(second.error instanceof AcquireTimeoutError, 'rejected at its own deadline')
+    await clock.advance(2000)
+    await pool.end()
+  })
+
   it('a create that completes after its deadline is destroyed, never pooled', async () => {
     const clock = new VirtualClock()
     const {pool, counters} = fakePool({max: 1, acquireTimeoutMs: 100, createTimeoutMs: 100, clock}, {createDelayMs: 300})
