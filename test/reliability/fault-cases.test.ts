@@ -99,9 +99,9 @@ describe('reliability: fault cases against a real PostgreSQL behind a fault prox
     assert.equal(stats.size, 0)
   })
 
-  it('dns_stall: a connect stuck before TCP (a lookup that never returns) still rejects at the deadline', async () => {
-    // pg's own connectionTimeoutMillis is off here and the socket never gets past "connecting",
-    // which is where node-postgres #3197 hung forever.
+  it('dns_stall (regression: node-postgres #3197): a connect stuck before TCP (a lookup that never returns) still rejects at the deadline', async () => {
+    // pg's own connectionTimeoutMillis is off here and the socket never gets past "connecting". With
+    // node-postgres #3197 (its timer not covering the lookup) this acquire would hang forever.
     const stalled = () => {
       const socket = new Socket()
       socket.connect = (() => socket) as never
@@ -116,7 +116,8 @@ describe('reliability: fault cases against a real PostgreSQL behind a fault prox
     assert.equal(pool.stats().size, 0, 'the stuck create was given up, nothing pooled')
   })
 
-  it('late_connect_closed: a connection completing after its deadline is closed, not pooled; backends return to start', async () => {
+  it('late_connect_closed (regression: node-postgres #3543): a connection completing after its deadline is closed, not pooled; backends return to start', async () => {
+    // With #3543 the late connection was never marked idle nor closed: `sessions(name)` would stay at 1.
     const {proxy, pool, name} = await setup({acquireTimeoutMs: 150, createRetries: 0})
     await proxy.set({type: 'latency', ms: 100}) // the startup handshake needs several round trips: > 150 ms
     await assert.rejects(pool.acquire(), AcquireTimeoutError)
@@ -237,7 +238,7 @@ describe('reliability: fault cases against a real PostgreSQL behind a fault prox
     assert.ok(failures <= 4, `each dead client failed at most once (${failures} failures for 4 dead clients)`)
   })
 
-  it('query_timeout_evicts: a query on a black-holed connection times out and that client is never reused', async () => {
+  it('query_timeout_evicts (regression: node-postgres #3399): a query on a black-holed connection times out and that client is never reused', async () => {
     const {proxy, pool} = await setup({max: 1}, {query_timeout: 200} as pg.ClientConfig)
     const firstPid = await pool.withResource(pidOf)
     await proxy.set({type: 'timeout'})
