@@ -1,0 +1,66 @@
+import {ExitCode, type ExitCodeValue} from './cli/exit-codes.js'
+
+/**
+ * Stable, machine-readable error codes. `--json` prints them as `error.code`;
+ * tests match on them, never on the wording of a message.
+ */
+export const ErrorCode = {
+  // Could not connect (exit 3)
+  BAD_URL: 'BAD_URL',
+  CONNECTION_REFUSED: 'CONNECTION_REFUSED',
+  HOST_NOT_FOUND: 'HOST_NOT_FOUND',
+  HOST_UNREACHABLE: 'HOST_UNREACHABLE',
+  CONNECT_TIMEOUT: 'CONNECT_TIMEOUT',
+  CONNECTION_RESET: 'CONNECTION_RESET',
+  AUTH_FAILED: 'AUTH_FAILED',
+  NO_PASSWORD: 'NO_PASSWORD',
+  DATABASE_NOT_FOUND: 'DATABASE_NOT_FOUND',
+  TOO_MANY_CONNECTIONS: 'TOO_MANY_CONNECTIONS',
+  SERVER_NOT_READY: 'SERVER_NOT_READY',
+  SSL_FAILED: 'SSL_FAILED',
+  CONNECTION_FAILED: 'CONNECTION_FAILED',
+  QUERY_FAILED: 'QUERY_FAILED',
+  // Could not read the project's configuration (exit 3)
+  KNEXFILE_NOT_FOUND: 'KNEXFILE_NOT_FOUND',
+  KNEXFILE_FAILED: 'KNEXFILE_FAILED',
+  KNEXFILE_NO_ENV: 'KNEXFILE_NO_ENV',
+  KNEXFILE_UNSUPPORTED_CLIENT: 'KNEXFILE_UNSUPPORTED_CLIENT',
+  KNEXFILE_NO_CONNECTION: 'KNEXFILE_NO_CONNECTION',
+  // Bad command line (exit 64)
+  USAGE: 'USAGE',
+  // A bug or something nobody anticipated (exit 3)
+  INTERNAL: 'INTERNAL',
+} as const
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode]
+
+const EXIT_CODE_BY_ERROR: Partial<Record<ErrorCodeValue, ExitCodeValue>> = {
+  USAGE: ExitCode.USAGE,
+}
+
+export interface PoolctlErrorOptions {
+  cause?: unknown
+  /** Overrides the exit code derived from `code`. */
+  exitCode?: ExitCodeValue
+}
+
+/**
+ * The one error type poolctl's own code throws. `message` is always safe to
+ * print: whoever builds it redacts secrets first (see src/cli/redact.ts), and
+ * the CLI scrubs it once more before printing.
+ */
+export class PoolctlError extends Error {
+  override readonly name = 'PoolctlError'
+  readonly code: ErrorCodeValue
+  readonly exitCode: ExitCodeValue
+
+  constructor(code: ErrorCodeValue, message: string, options: PoolctlErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    this.code = code
+    this.exitCode = options.exitCode ?? EXIT_CODE_BY_ERROR[code] ?? ExitCode.UNKNOWN
+  }
+}
+
+export function isPoolctlError(value: unknown): value is PoolctlError {
+  return value instanceof PoolctlError
+}

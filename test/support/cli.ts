@@ -1,0 +1,82 @@
+import {spawn} from 'node:child_process'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+/** The project root (this file runs from dist/test/support/). */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+export const BIN = join(PROJECT_ROOT, 'bin', 'run.js')
+/** The development entry: TypeScript sources through tsx. */
+export const DEV_BIN = join(PROJECT_ROOT, 'bin', 'dev.js')
+
+export interface CliResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  durationMs: number
+}
+
+export interface RunCliOptions {
+  /** Entry script; default bin/run.js. */
+  bin?: string
+  env?: Record<string, string | undefined>
+  cwd?: string
+  timeoutMs?: number
+}
+
+/**
+ * The environment a spawned CLI sees: the test process's, minus anything that
+ * could pick a database or change behaviour behind the test's back (DATABASE_URL,
+ * PG*, NODE_ENV, which would put oclif into development mode), with .pgpass
+ * pointed at a file that does not exist. `env` entries set to undefined are removed.
+ */
+export function cliEnv(env: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key === 'DATABASE_URL' || key === 'NODE_ENV' || key.startsWith('PG') || key.startsWith('POOLCTL_')) continue
+    base[key] = value
+  }
+  base.PGPASSFILE = join(PROJECT_ROOT, 'does-not-exist.pgpass')
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) delete base[key]
+    else base[key] = value
+  }
+  return base
+}
+
+/** Run `node bin/run.js ...args` and collect everything. Never rejects on a non-zero exit. */
+export async function runCli(args: string[], options: RunCliOptions = {}): Promise<CliResult> {
+  const startedAt = performance.now()
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [options.bin ?? BIN, ...args], {
+      cwd: options.cwd ?? PROJECT_ROOT,
+      env: cliEnv(options.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk
+    })
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk
+    })
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`poolctl ${args.join(' ')} did not finish within ${options.timeoutMs ?? 60_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`))
+    }, options.timeoutMs ?? 60_000)
+    child.on('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolvePromise({code, durationMs: performance.now() - startedAt, signal, stderr, stdout})
+    })
+  })
+}
+
+/** Non-empty lines. */
+export function lines(text: string): string[] {
+  return text.split('\n').filter((line) => line.trim().length > 0)
+}
