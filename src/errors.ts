@@ -38,29 +38,30 @@ const EXIT_CODE_BY_ERROR: Partial<Record<ErrorCodeValue, ExitCodeValue>> = {
   USAGE: ExitCode.USAGE,
 }
 
-export interface PoolctlErrorOptions {
+export interface CliErrorOptions {
   cause?: unknown
   /** Overrides the exit code derived from `code`. */
   exitCode?: ExitCodeValue
 }
 
 /**
- * The one error type poolctl's own code throws. `message` is always safe to
- * print: whoever builds it redacts secrets first (see src/cli/redact.ts), and
- * the CLI scrubs it once more before printing.
+ * The error type poolctl's commands and their libraries (src/cli, src/pg, src/knex, …) throw: a
+ * stable `code` and the exit code it maps to. `message` is always safe to print: whoever builds it
+ * redacts secrets first (see src/cli/redact.ts), and the CLI scrubs it once more before printing.
+ * (The core library has its own base, `PoolctlError` in src/core/errors.ts, which knows no exit codes.)
  */
-export class PoolctlError extends Error {
-  override readonly name = 'PoolctlError'
+export class CliError extends Error {
+  override readonly name = 'CliError'
   readonly code: ErrorCodeValue
   readonly exitCode: ExitCodeValue
 
-  constructor(code: ErrorCodeValue, message: string, options: PoolctlErrorOptions = {}) {
+  constructor(code: ErrorCodeValue, message: string, options: CliErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : {cause: options.cause})
     this.code = code
     this.exitCode = options.exitCode ?? EXIT_CODE_BY_ERROR[code] ?? ExitCode.UNKNOWN
   }
 }
 
-export function isPoolctlError(value: unknown): value is PoolctlError {
-  return value instanceof PoolctlError
+export function isCliError(value: unknown): value is CliError {
+  return value instanceof CliError
 }

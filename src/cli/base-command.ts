@@ -6,7 +6,7 @@ import type {ConnectionSettings} from '../pg/connection-settings.js'
 import type {ResolvedConnection} from './connection.js'
 import type {Logger, LogLevel} from './logger.js'
 
-import {isPoolctlError} from '../errors.js'
+import {isCliError} from '../errors.js'
 import {parseDurationMillis} from './duration.js'
 import {ExitCode, type ExitCodeValue} from './exit-codes.js'
 import {scrubSecrets} from './redact.js'
@@ -169,7 +169,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
 /** Classify an error into code, safe one-line message and exit code. */
 export function toFailure(error: unknown): Failure {
-  if (isPoolctlError(error)) {
+  if (isCliError(error)) {
     return {code: error.code, exitCode: error.exitCode, message: oneLine(scrubSecrets(error.message))}
   }
   const err = error as {message?: unknown; oclif?: {exit?: unknown}}

@@ -2,7 +2,7 @@ import {readFileSync} from 'node:fs'
 import {homedir, userInfo} from 'node:os'
 import type {ConnectionOptions as TlsOptions} from 'node:tls'
 
-import {ErrorCode, PoolctlError} from '../errors.js'
+import {ErrorCode, CliError} from '../errors.js'
 import {
   assertPostgresClient,
   loadKnexfile,
@@ -101,7 +101,7 @@ export async function resolveConnection(
   let source: ConnectionSource
   let knexfile: LoadedKnexfile | undefined
   if (flags.url !== undefined && flags.knexfile !== undefined) {
-    throw new PoolctlError(ErrorCode.USAGE, '--url and --knexfile cannot be used together')
+    throw new CliError(ErrorCode.USAGE, '--url and --knexfile cannot be used together')
   }
   if (flags.url !== undefined) {
     source = 'flag'
@@ -181,8 +181,8 @@ const SUPPORTED_URL_PARAMETERS = new Set([
   'user',
 ])
 
-function badUrl(url: string, reason: string): PoolctlError {
-  return new PoolctlError(ErrorCode.BAD_URL, `could not parse the connection URL ${redactUrl(url)}: ${reason}`)
+function badUrl(url: string, reason: string): CliError {
+  return new CliError(ErrorCode.BAD_URL, `could not parse the connection URL ${redactUrl(url)}: ${reason}`)
 }
 
 /**
@@ -292,7 +292,7 @@ export function parseConnectionUrl(
 export function partsFromEnvironment(environ: NodeJS.ProcessEnv, context: Pick<ResolveContext, 'cwd'>): ConnectionParts {
   const parts: ConnectionParts = {}
   const invalid = (name: string, expected: string) =>
-    new PoolctlError(ErrorCode.BAD_URL, `Expected ${name} to be ${expected}, got \`${environ[name]}\``)
+    new CliError(ErrorCode.BAD_URL, `Expected ${name} to be ${expected}, got \`${environ[name]}\``)
   if (environ.PGHOST) {
     if (environ.PGHOST.includes(',')) throw invalid('PGHOST', 'a single host (multiple hosts are not supported)')
     parts.host = environ.PGHOST
@@ -336,12 +336,12 @@ export async function partsFromKnexConnection(
     if (value === undefined || value === null || value === '') return undefined
     if (typeof value === 'string') return value
     if (typeof value === 'number') return String(value)
-    throw new PoolctlError(ErrorCode.KNEXFILE_FAILED, `Expected connection.${key} in the knexfile to be a string, got ${typeof value}`)
+    throw new CliError(ErrorCode.KNEXFILE_FAILED, `Expected connection.${key} in the knexfile to be a string, got ${typeof value}`)
   }
   parts.host = text('host') ?? parts.host
   const port = text('port')
   if (port !== undefined) {
-    parts.port = parsePort(port, () => new PoolctlError(ErrorCode.KNEXFILE_FAILED, `Expected connection.port in the knexfile to be an integer from 1 to 65535, got \`${port}\``))
+    parts.port = parsePort(port, () => new CliError(ErrorCode.KNEXFILE_FAILED, `Expected connection.port in the knexfile to be an integer from 1 to 65535, got \`${port}\``))
   }
   parts.user = text('user') ?? parts.user
   parts.database = text('database') ?? parts.database
@@ -352,7 +352,7 @@ export async function partsFromKnexConnection(
     try {
       password = await (password as () => unknown)()
     } catch (error) {
-      throw new PoolctlError(
+      throw new CliError(
         ErrorCode.KNEXFILE_FAILED,
         `the connection.password function in the knexfile failed: ${scrubSecrets(error instanceof Error ? error.message : String(error)).split('\n')[0]}`,
         {cause: error},
@@ -361,7 +361,7 @@ export async function partsFromKnexConnection(
   }
   if (typeof password === 'string') parts.password = password
   else if (password !== undefined && password !== null) {
-    throw new PoolctlError(ErrorCode.KNEXFILE_FAILED, `Expected connection.password in the knexfile to be a string, got ${typeof password}`)
+    throw new CliError(ErrorCode.KNEXFILE_FAILED, `Expected connection.password in the knexfile to be a string, got ${typeof password}`)
   }
   registerSecret(parts.password)
   const {ssl} = connection
@@ -375,21 +375,21 @@ export async function partsFromKnexConnection(
   return parts
 }
 
-function parsePort(value: string, error: () => PoolctlError): number {
+function parsePort(value: string, error: () => CliError): number {
   if (!/^\d+$/.test(value)) throw error()
   const port = Number(value)
   if (port < 1 || port > 65_535) throw error()
   return port
 }
 
-function parseSslMode(value: string, error: () => PoolctlError): SslMode {
+function parseSslMode(value: string, error: () => CliError): SslMode {
   if (value === 'no-verify') return 'require' // pg-connection-string's spelling
   if (!(SSL_MODES as readonly string[]).includes(value)) throw error()
   return value as SslMode
 }
 
 /** libpq: seconds; 0 or negative = wait forever; values below 2 become 2. */
-function parseConnectTimeout(value: string, error: () => PoolctlError): number {
+function parseConnectTimeout(value: string, error: () => CliError): number {
   if (!/^-?\d+$/.test(value.trim())) throw error()
   const seconds = Number(value)
   if (seconds <= 0) return 0
@@ -401,7 +401,7 @@ function readTlsFile(key: 'sslcert' | 'sslkey' | 'sslrootcert', file: string, cw
   try {
     content = readFileSync(file.startsWith('/') ? file : `${cwd}/${file}`, 'utf8')
   } catch (error) {
-    throw new PoolctlError(ErrorCode.SSL_FAILED, `could not read ${key} file "${file}": ${(error as NodeJS.ErrnoException).code ?? 'error'}`)
+    throw new CliError(ErrorCode.SSL_FAILED, `could not read ${key} file "${file}": ${(error as NodeJS.ErrnoException).code ?? 'error'}`)
   }
   switch (key) {
     case 'sslrootcert': {

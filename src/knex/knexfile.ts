@@ -7,7 +7,7 @@ import {basename, dirname, extname, join, resolve} from 'node:path'
 import {pathToFileURL} from 'node:url'
 
 import {scrubSecrets} from '../cli/redact.js'
-import {ErrorCode, PoolctlError} from '../errors.js'
+import {ErrorCode, CliError} from '../errors.js'
 
 /**
  * Reads a project's knexfile the way the knex CLI does (knex 3, bin/cli.js
@@ -70,7 +70,7 @@ export async function loadKnexfile(file: string, options: LoadKnexfileOptions = 
   const environment = knexEnvironmentName(options.env, options.environ ?? process.env)
   const extension = extname(path)
   if (!(KNEXFILE_EXTENSIONS as readonly string[]).includes(extension)) {
-    throw new PoolctlError(
+    throw new CliError(
       ErrorCode.KNEXFILE_FAILED,
       `cannot load knexfile ${path}: expected one of ${KNEXFILE_EXTENSIONS.join(', ')}, got \`${extension || '(none)'}\``,
     )
@@ -79,18 +79,18 @@ export async function loadKnexfile(file: string, options: LoadKnexfileOptions = 
     const stats = await stat(path)
     if (!stats.isFile()) throw new Error('not a file')
   } catch {
-    throw new PoolctlError(ErrorCode.KNEXFILE_NOT_FOUND, `knexfile not found: ${path}`)
+    throw new CliError(ErrorCode.KNEXFILE_NOT_FOUND, `knexfile not found: ${path}`)
   }
 
   let exported: unknown
   try {
     exported = await unwrapExport(await importKnexfile(path))
   } catch (error) {
-    if (error instanceof PoolctlError) throw error
-    throw new PoolctlError(ErrorCode.KNEXFILE_FAILED, `could not load knexfile ${path}: ${describe(error)}`, {cause: error})
+    if (error instanceof CliError) throw error
+    throw new CliError(ErrorCode.KNEXFILE_FAILED, `could not load knexfile ${path}: ${describe(error)}`, {cause: error})
   }
   if (exported === null || typeof exported !== 'object') {
-    throw new PoolctlError(
+    throw new CliError(
       ErrorCode.KNEXFILE_FAILED,
       `knexfile ${path} does not export a configuration object (got ${exported === null ? 'null' : typeof exported})`,
     )
@@ -105,7 +105,7 @@ export async function loadKnexfile(file: string, options: LoadKnexfileOptions = 
     return {config: all, environment, environments: [], keyedByEnvironment: false, path}
   }
   const environments = Object.keys(all).filter((key) => isPlainConfig(all[key]))
-  throw new PoolctlError(
+  throw new CliError(
     ErrorCode.KNEXFILE_NO_ENV,
     `knexfile ${path} has no "${environment}" environment` +
       (environments.length > 0 ? ` (it has: ${environments.join(', ')}); pass --env` : ''),
@@ -119,7 +119,7 @@ export function assertPostgresClient(loaded: Pick<LoadedKnexfile, 'config' | 'en
   // A custom client class built on knex's PG dialect.
   if (typeof client === 'function' && (client as {prototype?: {dialect?: unknown}}).prototype?.dialect === 'postgresql') return
   const shown = typeof client === 'string' ? `"${client}"` : client === undefined ? 'no client' : `a ${typeof client}`
-  throw new PoolctlError(
+  throw new CliError(
     ErrorCode.KNEXFILE_UNSUPPORTED_CLIENT,
     `knexfile ${loaded.path} (${loaded.environment}) uses ${shown}; poolctl supports only PostgreSQL clients (${POSTGRES_CLIENTS.join(', ')})`,
   )
@@ -138,7 +138,7 @@ export async function resolveKnexConnection(
     try {
       connection = await (connection as () => unknown)()
     } catch (error) {
-      throw new PoolctlError(
+      throw new CliError(
         ErrorCode.KNEXFILE_FAILED,
         `the connection function in knexfile ${loaded.path} (${loaded.environment}) failed: ${describe(error)}`,
         {cause: error},
@@ -151,7 +151,7 @@ export async function resolveKnexConnection(
     const {expirationChecker: _unused, ...rest} = connection as Record<string, unknown>
     return rest
   }
-  throw new PoolctlError(
+  throw new CliError(
     ErrorCode.KNEXFILE_NO_CONNECTION,
     `knexfile ${loaded.path} (${loaded.environment}) has no usable \`connection\` (got ${connection === undefined ? 'nothing' : typeof connection})`,
   )
@@ -191,7 +191,7 @@ export const KNEX_POOL_DEFAULTS = {
 export function readKnexPoolConfig(config: KnexConfig, path = 'knexfile'): KnexPoolSettings {
   const pool = config.pool === undefined || config.pool === null ? {} : config.pool
   if (typeof pool !== 'object') {
-    throw new PoolctlError(ErrorCode.KNEXFILE_FAILED, `Expected \`pool\` in ${path} to be an object, got ${typeof pool}`)
+    throw new CliError(ErrorCode.KNEXFILE_FAILED, `Expected \`pool\` in ${path} to be an object, got ${typeof pool}`)
   }
   const raw = pool as Record<string, unknown>
   const fromKnexfile: Array<keyof Omit<KnexPoolSettings, 'fromKnexfile'>> = []
@@ -199,7 +199,7 @@ export function readKnexPoolConfig(config: KnexConfig, path = 'knexfile'): KnexP
     const value = raw[key]
     if (value === undefined) return KNEX_POOL_DEFAULTS[key]
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-      throw new PoolctlError(
+      throw new CliError(
         ErrorCode.KNEXFILE_FAILED,
         `Expected \`pool.${key}\` in ${path} to be a whole number >= 0, got \`${String(value)}\` (${typeof value})`,
       )
@@ -210,7 +210,7 @@ export function readKnexPoolConfig(config: KnexConfig, path = 'knexfile'): KnexP
   const min = read('min', {zeroMeansDefault: false})
   const max = read('max', {zeroMeansDefault: false})
   if (max < 1 || min > max) {
-    throw new PoolctlError(
+    throw new CliError(
       ErrorCode.KNEXFILE_FAILED,
       `Expected \`pool.min\` <= \`pool.max\` and \`pool.max\` >= 1 in ${path}, got min ${min}, max ${max}`,
     )
@@ -283,7 +283,7 @@ async function loadTypeScript(knexfilePath: string): Promise<TypeScriptApi> {
       // try the next location
     }
   }
-  throw new PoolctlError(
+  throw new CliError(
     ErrorCode.KNEXFILE_FAILED,
     `cannot load TypeScript knexfile ${knexfilePath}: the \`typescript\` package is not installed in the project ` +
       '(install it, or run poolctl with a TypeScript loader: NODE_OPTIONS="--import tsx")',

@@ -1,7 +1,7 @@
 import type {Client} from 'pg'
 import type {Logger} from 'pino'
 
-import {ErrorCode, PoolctlError} from '../errors.js'
+import {ErrorCode, CliError} from '../errors.js'
 import {type ConnectionSettings, toPgClientConfig} from './connection-settings.js'
 import {describeConnectError} from './errors.js'
 
@@ -16,7 +16,7 @@ const DEADLINE_GRACE_MILLIS = 250
 
 /**
  * Open one `pg.Client` with poolctl's settings. Resolves with a connected
- * client (the caller must `end()` it) or rejects with a PoolctlError.
+ * client (the caller must `end()` it) or rejects with a CliError.
  *
  * The connect timeout is enforced twice: by pg (`connectionTimeoutMillis`) and
  * by our own deadline, because pg's timer does not cover every stall
@@ -41,7 +41,7 @@ export async function connectClient(settings: ConnectionSettings, options: Conne
   } catch (error) {
     const fallback =
       (settings.sslMode === 'prefer' || settings.sslMode === 'allow') &&
-      /does not support SSL/i.test(String((error as PoolctlError).cause ?? ''))
+      /does not support SSL/i.test(String((error as CliError).cause ?? ''))
     if (!fallback) throw error
     logger?.debug('server does not support TLS; retrying without it (sslmode=%s)', settings.sslMode)
     const client = await attempt(pg.Client, settings, options, true)
@@ -68,7 +68,7 @@ async function attempt(
   const deadline = new Promise<never>((_resolve, reject) => {
     if (settings.connectTimeoutMillis <= 0) return
     timer = setTimeout(() => {
-      reject(new PoolctlError(ErrorCode.CONNECT_TIMEOUT, 'deadline'))
+      reject(new CliError(ErrorCode.CONNECT_TIMEOUT, 'deadline'))
     }, settings.connectTimeoutMillis + DEADLINE_GRACE_MILLIS)
     timer.unref()
   })
@@ -77,7 +77,7 @@ async function attempt(
     return client
   } catch (error) {
     destroy(client)
-    if (error instanceof PoolctlError && error.code === ErrorCode.CONNECT_TIMEOUT) {
+    if (error instanceof CliError && error.code === ErrorCode.CONNECT_TIMEOUT) {
       throw describeConnectError(Object.assign(new Error('connect deadline exceeded'), {code: 'ETIMEDOUT'}), settings)
     }
     throw describeConnectError(error, settings)

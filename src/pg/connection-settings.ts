@@ -1,7 +1,7 @@
 import type {ConnectionOptions as TlsOptions} from 'node:tls'
 import type {ClientConfig} from 'pg'
 
-import {ErrorCode, PoolctlError} from '../errors.js'
+import {ErrorCode, CliError} from '../errors.js'
 
 /**
  * The one description of "how poolctl connects", produced by the CLI's
@@ -71,13 +71,13 @@ type OptionalSetting =
 export type ConnectionSettingsInit = Omit<ConnectionSettings, 'displayUrl' | OptionalSetting> &
   Partial<Pick<ConnectionSettings, OptionalSetting>>
 
-/** Validate and freeze. Throws a PoolctlError (BAD_URL) naming the bad value. */
+/** Validate and freeze. Throws a CliError (BAD_URL) naming the bad value. */
 export function createConnectionSettings(init: ConnectionSettingsInit): ConnectionSettings {
   if (!Number.isInteger(init.port) || init.port < 1 || init.port > 65_535) {
-    throw new PoolctlError(ErrorCode.BAD_URL, `Expected the port to be an integer from 1 to 65535, got \`${init.port}\``)
+    throw new CliError(ErrorCode.BAD_URL, `Expected the port to be an integer from 1 to 65535, got \`${init.port}\``)
   }
-  if (init.host.length === 0) throw new PoolctlError(ErrorCode.BAD_URL, 'Expected a host name, got an empty string')
-  if (init.user.length === 0) throw new PoolctlError(ErrorCode.BAD_URL, 'Expected a user name, got an empty string')
+  if (init.host.length === 0) throw new CliError(ErrorCode.BAD_URL, 'Expected a host name, got an empty string')
+  if (init.user.length === 0) throw new CliError(ErrorCode.BAD_URL, 'Expected a user name, got an empty string')
   const applicationName = init.applicationName ?? DEFAULT_APPLICATION_NAME
   const durations = {
     connectTimeoutMillis: init.connectTimeoutMillis ?? DEFAULT_CONNECT_TIMEOUT_MILLIS,
@@ -86,7 +86,7 @@ export function createConnectionSettings(init: ConnectionSettingsInit): Connecti
   }
   for (const [name, value] of Object.entries(durations)) {
     if (!Number.isInteger(value) || value < 0) {
-      throw new PoolctlError(ErrorCode.USAGE, `Expected ${name} to be a whole number of milliseconds >= 0, got \`${value}\``)
+      throw new CliError(ErrorCode.USAGE, `Expected ${name} to be a whole number of milliseconds >= 0, got \`${value}\``)
     }
   }
   const settings = {
@@ -203,7 +203,7 @@ export function toPgClientConfig(settings: ConnectionSettings, options: PgClient
   const password =
     settings.password ??
     (async () => {
-      throw new PoolctlError(
+      throw new CliError(
         ErrorCode.NO_PASSWORD,
         `the server asked for a password for user "${settings.user}" but none was supplied (put it in the URL, PGPASSWORD or ~/.pgpass)`,
       )

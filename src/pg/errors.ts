@@ -1,20 +1,20 @@
 import {scrubSecrets} from '../cli/redact.js'
-import {ErrorCode, type ErrorCodeValue, PoolctlError} from '../errors.js'
+import {ErrorCode, type ErrorCodeValue, CliError} from '../errors.js'
 import type {ConnectionSettings} from './connection-settings.js'
 
 /**
- * Turn whatever `pg.Client#connect` threw into one PoolctlError with a short,
+ * Turn whatever `pg.Client#connect` threw into one CliError with a short,
  * secret-free message. The original error stays available as `cause` (for
  * `--log-level debug`), never in the message.
  */
-export function describeConnectError(error: unknown, settings: ConnectionSettings): PoolctlError {
-  if (error instanceof PoolctlError) return error
+export function describeConnectError(error: unknown, settings: ConnectionSettings): CliError {
+  if (error instanceof CliError) return error
   const err = (error ?? {}) as NodeJS.ErrnoException & {code?: string; message?: string}
   const target = settings.host.startsWith('/')
     ? `socket ${settings.host}/.s.PGSQL.${settings.port}`
     : `${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${settings.port}`
   const serverMessage = scrubSecrets(String(err.message ?? error)).split('\n')[0]
-  const make = (code: ErrorCodeValue, message: string) => new PoolctlError(code, message, {cause: error})
+  const make = (code: ErrorCodeValue, message: string) => new CliError(code, message, {cause: error})
 
   switch (err.code) {
     case 'ECONNREFUSED': {
@@ -69,8 +69,8 @@ export function describeConnectError(error: unknown, settings: ConnectionSetting
   return make(ErrorCode.CONNECTION_FAILED, `could not connect to ${target}: ${serverMessage}`)
 }
 
-function timeout(settings: ConnectionSettings, target: string, cause: unknown): PoolctlError {
-  return new PoolctlError(
+function timeout(settings: ConnectionSettings, target: string, cause: unknown): CliError {
+  return new CliError(
     ErrorCode.CONNECT_TIMEOUT,
     `could not connect to ${target}: timed out after ${settings.connectTimeoutMillis} ms (--connect-timeout)`,
     {cause},
@@ -98,11 +98,11 @@ function passwordHint(settings: ConnectionSettings): string {
 }
 
 /** A query error: SQLSTATE and the server's message, scrubbed. */
-export function describeQueryError(error: unknown, what: string): PoolctlError {
-  if (error instanceof PoolctlError) return error
+export function describeQueryError(error: unknown, what: string): CliError {
+  if (error instanceof CliError) return error
   const err = (error ?? {}) as {code?: string; message?: string}
   const sqlstate = typeof err.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code) ? ` [${err.code}]` : ''
-  return new PoolctlError(
+  return new CliError(
     ErrorCode.QUERY_FAILED,
     `${what} failed${sqlstate}: ${scrubSecrets(String(err.message ?? error)).split('\n')[0]}`,
     {cause: error},

@@ -7,7 +7,7 @@ import {after, before, describe, it} from 'node:test'
 
 import {parseConnectionUrl, resolveConnection, type ResolveContext} from '../../src/cli/connection.js'
 import {scrubSecrets} from '../../src/cli/redact.js'
-import {ErrorCode, PoolctlError} from '../../src/errors.js'
+import {ErrorCode, CliError} from '../../src/errors.js'
 import {toPgClientConfig} from '../../src/pg/connection-settings.js'
 
 const HOSTILE = 'p#a@s%s`w\'o"rd'
@@ -173,7 +173,7 @@ describe('parseConnectionUrl', () => {
       assert.throws(
         () => parseConnectionUrl(url),
         (error: unknown) => {
-          assert.ok(error instanceof PoolctlError)
+          assert.ok(error instanceof CliError)
           assert.equal(error.code, ErrorCode.BAD_URL)
           assert.equal(error.exitCode, 3)
           for (const secret of ['s%s', 'secretpw', '50%zz']) assert.ok(!error.message.includes(secret), error.message)
