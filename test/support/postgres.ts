@@ -1,5 +1,4 @@
 import {randomBytes} from 'node:crypto'
-import {after} from 'node:test'
 
 import type {Client} from 'pg'
 
@@ -33,16 +32,12 @@ let privateServer: Promise<EmbeddedPostgresServer> | undefined
 export async function testDatabaseUrl(): Promise<string> {
   const fromEnv = process.env.POOLCTL_TEST_DATABASE_URL
   if (fromEnv) return fromEnv
+  // A file run on its own gets a private server, stopped (SIGINT, data dir removed) by the embedded
+  // module's exit handler: any earlier stop races the file's own after() hooks, which need the server.
   privateServer ??= startEmbeddedPostgres()
+
   return (await privateServer).url
 }
-
-// A file run on its own stops its private server once all its tests are done
-// (the server's child process would otherwise keep the test process alive).
-after(async () => {
-  const server = await privateServer?.catch(() => undefined)
-  await server?.stop()
-})
 
 /** Same server, another database. */
 export function withDatabase(url: string, database: string): string {
