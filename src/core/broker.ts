@@ -76,37 +76,134 @@ interface TenantState {
   parked: RingBuffer<Job>
 }
 
-/** One accepted task. It is also the TaskContext its function receives (one allocation per task). */
+/** The rarely used parts of a job, allocated only for jobs that have one of them. */
+interface JobExtras {
+  tenant: string | undefined
+  timeoutMs: number
+  callerSignal: AbortSignal | undefined
+  controller: AbortController | undefined
+  timer: unknown
+  onAbort: (() => void) | undefined
+}
+
+/** One shared executor instead of a closure per task: it hands `resolve` to the job being created. */
+let jobBeingCreated: Job | undefined
+function captureResolve(resolve: (value: never) => void): void {
+  jobBeingCreated!.resolve = resolve as (value: unknown) => void
+  jobBeingCreated = undefined
+}
+
+const SETTLED = 1
+const RUNNING = 2
+const PRIORITY_SHIFT = 2 // two bits of priority index
+const ATTEMPT_SHIFT = 4
+
+/**
+ * One accepted task; also the TaskContext its function receives. A million of these can sit in a
+ * queue, so it is kept small: one settle function instead of resolve + reject, flags, priority and
+ * attempt packed into one number, and everything most tasks lack (tenant, timeout, signals, timer)
+ * in an `extras` object that exists only when needed.
+ */
 class Job implements TaskContext {
+  /** Settles the caller's promise: with a value, or with a rejected promise for a failure. */
   resolve!: (value: unknown) => void
-  reject!: (error: unknown) => void
-  settled = false
-  attempt = 1
-  controller: AbortController | undefined = undefined
-  timer: unknown = undefined
-  onAbort: (() => void) | undefined = undefined
+  #bits: number
+  #extras: JobExtras | undefined
   /** Links of the broker's intrusive list of running jobs (no Set, no allocation per task). */
-  running = false
   prev: Job | undefined = undefined
   next: Job | undefined = undefined
 
   constructor(
     readonly fn: Task<unknown>,
-    readonly priorityIndex: number,
-    readonly tenant: string | undefined,
-    readonly timeoutMs: number,
-    readonly callerSignal: AbortSignal | undefined,
-  ) {}
+    priorityIndex: number,
+    tenant: string | undefined,
+    timeoutMs: number,
+    callerSignal: AbortSignal | undefined,
+  ) {
+    this.#bits = (1 << ATTEMPT_SHIFT) | (priorityIndex << PRIORITY_SHIFT)
+    this.#extras =
+      tenant === undefined && timeoutMs === 0 && callerSignal === undefined
+        ? undefined
+        : {tenant, timeoutMs, callerSignal, controller: undefined, timer: undefined, onAbort: undefined}
+  }
+
+  reject(error: unknown): void {
+    this.resolve(Promise.reject(error))
+  }
+
+  get settled(): boolean {
+    return (this.#bits & SETTLED) !== 0
+  }
+
+  set settled(value: boolean) {
+    this.#bits = value ? this.#bits | SETTLED : this.#bits & ~SETTLED
+  }
+
+  get running(): boolean {
+    return (this.#bits & RUNNING) !== 0
+  }
+
+  set running(value: boolean) {
+    this.#bits = value ? this.#bits | RUNNING : this.#bits & ~RUNNING
+  }
+
+  get priorityIndex(): number {
+    return (this.#bits >> PRIORITY_SHIFT) & 3
+  }
+
+  get attempt(): number {
+    return this.#bits >>> ATTEMPT_SHIFT
+  }
+
+  set attempt(value: number) {
+    this.#bits = (this.#bits & ((1 << ATTEMPT_SHIFT) - 1)) | (value << ATTEMPT_SHIFT)
+  }
+
+  get tenant(): string | undefined {
+    return this.#extras?.tenant
+  }
+
+  get timeoutMs(): number {
+    return this.#extras?.timeoutMs ?? 0
+  }
+
+  get callerSignal(): AbortSignal | undefined {
+    return this.#extras?.callerSignal
+  }
+
+  get timer(): unknown {
+    return this.#extras?.timer
+  }
+
+  set timer(value: unknown) {
+    if (this.#extras !== undefined) this.#extras.timer = value
+    else if (value !== undefined) this.#more().timer = value
+  }
+
+  get onAbort(): (() => void) | undefined {
+    return this.#extras?.onAbort
+  }
+
+  set onAbort(value: (() => void) | undefined) {
+    this.#more().onAbort = value
+  }
 
   /** Created on first use: most tasks never look at it. */
   get signal(): AbortSignal {
-    this.controller ??= new AbortController()
-    return this.controller.signal
+    const extras = this.#more()
+    extras.controller ??= new AbortController()
+    return extras.controller.signal
   }
 
   abort(reason: unknown): void {
-    this.controller ??= new AbortController()
-    this.controller.abort(reason)
+    const extras = this.#more()
+    extras.controller ??= new AbortController()
+    extras.controller.abort(reason)
+  }
+
+  #more(): JobExtras {
+    this.#extras ??= {tenant: undefined, timeoutMs: 0, callerSignal: undefined, controller: undefined, timer: undefined, onAbort: undefined}
+    return this.#extras
   }
 }
 
@@ -143,6 +240,7 @@ export class QueueBroker {
   #queued = 0
   readonly #queuedBy = [0, 0, 0]
   #runningHead: Job | undefined = undefined
+  #pumping = false
   #active = 0
   #accepted = 0
   #completed = 0
@@ -205,10 +303,8 @@ export class QueueBroker {
     const signal = options.signal
     if (signal?.aborted) return Promise.reject(new AbortedError('Task aborted before it was queued', {cause: signal.reason}))
     const job = new Job(task as Task<unknown>, priorityIndex, options.tenant, options.timeoutMs ?? this.#taskTimeoutMs, signal)
-    const promise = new Promise<R>((resolve, reject) => {
-      job.resolve = resolve as (value: unknown) => void
-      job.reject = reject
-    })
+    jobBeingCreated = job
+    const promise = new Promise<R>(captureResolve)
     this.#accepted++
     if (signal !== undefined) this.#watchSignal(job, signal)
     if (canStart && (job.tenant === undefined || this.#tenantHasRoom(job.tenant))) {
@@ -281,10 +377,19 @@ export class QueueBroker {
   // ---- running --------------------------------------------------------------------------------
 
   #pump(): void {
-    while (this.#active < this.#maxActive && this.#queued > 0) {
-      const job = this.#takeNext()
-      if (job === undefined) return
-      this.#start(job)
+    // Re-entrancy guard: a task that settles synchronously frees its slot inside #start, which would
+    // call #pump again, one stack frame deeper per task (thousands of sync throws overflowed the stack).
+    // The outer loop picks up every slot freed meanwhile.
+    if (this.#pumping) return
+    this.#pumping = true
+    try {
+      while (this.#active < this.#maxActive && this.#queued > 0) {
+        const job = this.#takeNext()
+        if (job === undefined) return
+        this.#start(job)
+      }
+    } finally {
+      this.#pumping = false
     }
   }
 
@@ -315,19 +420,27 @@ export class QueueBroker {
     this.#runningHead = job
     if (job.tenant !== undefined) this.#tenant(job.tenant).active++
     if (job.timeoutMs > 0) job.timer = this.#clock.setTimeout(() => this.#timeOut(job), job.timeoutMs)
-    void this.#run(job)
-  }
-
-  async #run(job: Job): Promise<void> {
-    let value: unknown
+    let result: unknown
     try {
-      value = await job.fn(job)
+      result = job.fn(job)
     } catch (error) {
-      this.#finished(job)
       this.#failedAttempt(job, error)
       return
     }
 
+    // Plain .then (not an async function): one promise hop per task, the cheapest there is.
+    if (isThenable(result)) {
+      const promise = result instanceof Promise ? result : Promise.resolve(result)
+      promise.then(
+        (value) => this.#succeeded(job, value),
+        (error: unknown) => this.#failedAttempt(job, error),
+      )
+    } else {
+      this.#succeeded(job, result)
+    }
+  }
+
+  #succeeded(job: Job, value: unknown): void {
     this.#finished(job)
     if (!job.settled) {
       this.#settle(job)
@@ -337,6 +450,8 @@ export class QueueBroker {
 
     this.#afterSlotFreed()
   }
+
+
 
   /** Bookkeeping common to success and failure: the slot is free again. */
   #finished(job: Job): void {
@@ -355,6 +470,7 @@ export class QueueBroker {
   }
 
   #failedAttempt(job: Job, error: unknown): void {
+    this.#finished(job)
     if (!job.settled) {
       if (this.#retry !== undefined && !(this.#ending && !this.#drain) && this.#retry.shouldRetry(error, job.attempt)) {
         this.#scheduleRetry(job, error)
@@ -506,4 +622,8 @@ export class QueueBroker {
       this.#resolveEnd = undefined
     }
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as {then?: unknown}).then === 'function'
 }

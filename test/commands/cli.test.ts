@@ -23,6 +23,13 @@ describe('poolctl (no command)', () => {
     assert.match(result.stdout, new RegExp(`^poolctl/${pkg.version.replaceAll('.', String.raw`\.`)} `))
   })
 
+  it("--version's fast path (no oclif loaded) prints exactly what oclif itself would", async () => {
+    const fast = await runCli(['--version'])
+    const {Config} = await import('@oclif/core')
+    const config = await Config.load(PROJECT_ROOT)
+    assert.equal(fast.stdout, `${config.userAgent}\n`)
+  })
+
   it('ping --help documents the base flags', async () => {
     const result = await runCli(['ping', '--help'])
     assert.equal(result.code, 0, result.stderr)

@@ -290,6 +290,26 @@ describe('QueueBroker', () => {
   })
 })
 
+describe('QueueBroker under many synchronous failures', () => {
+  it('regression: 20,000 queued tasks that throw synchronously all settle (no recursion through the pump)', async () => {
+    // Before the re-entrancy guard each sync failure freed its slot inside #start and pumped again one
+    // frame deeper: ~3,000 wedged the queue, ~8,000 overflowed the stack.
+    const broker = new QueueBroker({maxActiveTasks: 1, maxQueueSize: 30_000})
+    const g = gate()
+    const blocker = broker.enqueue(g.task)
+    const failures = Array.from({length: 20_000}, (_, i) =>
+      broker.enqueue(() => {
+        throw new Error(`sync ${i}`)
+      }),
+    )
+    g.open()
+    await blocker
+    const outcomes = await Promise.allSettled(failures)
+    assert.ok(outcomes.every((o) => o.status === 'rejected'))
+    assert.deepEqual([broker.stats().failed, broker.stats().active, broker.stats().queued], [20_000, 0, 0])
+  })
+})
+
 describe('QueueBroker end()', () => {
   it('drains by default: queued tasks still run; enqueue after end rejects; twice returns the same promise', async () => {
     const broker = new QueueBroker({maxActiveTasks: 1, maxQueueSize: 10})
@@ -353,6 +373,7 @@ describe('QueueBroker end()', () => {
     await tick()
     assert.equal(broker.stats().retrying, 1)
     await broker.end({drain: false})
+    await tick()
     assert.ok(failing.error instanceof QueueEndedError)
     assert.equal(broker.stats().retrying, 0)
   })
