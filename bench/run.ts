@@ -18,6 +18,7 @@ import {libVersion, machine, projectRoot} from './env.js'
 import {type BenchOptions, type Scenario, type ScenarioResult, renderGoals, renderScenario, runScenario} from './harness.js'
 import {breakerRetryScenarios} from './scenarios/breaker-retry.js'
 import {cliStartupScenarios} from './scenarios/cli-startup.js'
+import {inspectScenarios} from './scenarios/inspect-vs-check-postgres.js'
 import {poolScenarios} from './scenarios/pool-cycles.js'
 import {queueMemoryScenarios} from './scenarios/queue-memory.js'
 import {queueThroughputScenarios} from './scenarios/queue-throughput.js'
@@ -62,6 +63,7 @@ function allScenarios(options: BenchOptions): Scenario[] {
     ...queueMemoryScenarios(options),
     ...breakerRetryScenarios(options),
     ...cliStartupScenarios(options),
+    ...inspectScenarios(options),
   ]
 }
 

@@ -104,7 +104,9 @@ if (env.POOLCTL_TEST_DATABASE_URL) {
   const startedAt = Date.now()
   try {
     const {startEmbeddedPostgres} = await import(pathToFileURL(join(root, 'dist', 'src', 'embedded', 'embedded-postgres.js')).href)
-    server = await startEmbeddedPostgres({verbose: Boolean(env.POOLCTL_TEST_VERBOSE)})
+    // Two test files run at once against this one server, some opening dozens of sessions (inspect's
+    // known sessions, unlock's concurrent migrators): Postgres' default of 100 slots is too tight.
+    server = await startEmbeddedPostgres({settings: {max_connections: '400'}, verbose: Boolean(env.POOLCTL_TEST_VERBOSE)})
   } catch (error) {
     process.stderr.write(`run-tests: ${error?.message ?? error}\n`)
     await finish(1)

@@ -7,8 +7,8 @@ import type {ResolvedConnection} from './connection.js'
 import type {Logger, LogLevel} from './logger.js'
 
 import {isCliError} from '../errors.js'
-import {parseDurationMillis} from './duration.js'
 import {ExitCode, type ExitCodeValue} from './exit-codes.js'
+import {durationFlag} from './flags.js'
 import {scrubSecrets} from './redact.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -16,11 +16,7 @@ export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args
 
 const LOG_LEVEL_OPTIONS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const
 
-const duration = Flags.custom<number>({
-  async parse(input, _context, options) {
-    return parseDurationMillis(input, options.name)
-  },
-})
+const duration = durationFlag
 
 /** What a failed command prints and exits with. */
 export interface Failure {
