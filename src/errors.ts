@@ -26,8 +26,18 @@ export const ErrorCode = {
   KNEXFILE_NO_ENV: 'KNEXFILE_NO_ENV',
   KNEXFILE_UNSUPPORTED_CLIENT: 'KNEXFILE_UNSUPPORTED_CLIENT',
   KNEXFILE_NO_CONNECTION: 'KNEXFILE_NO_CONNECTION',
+  // unlock-migrations (src/unlock): a lock table poolctl will not touch (exit 3), a lock
+  // held by a live session (exit 2), a change refused (exit 1)
+  TABLE_SHAPE: 'TABLE_SHAPE',
+  PERMISSION_DENIED: 'PERMISSION_DENIED',
+  LOCK_HELD: 'LOCK_HELD',
+  NOT_HOLDER: 'NOT_HOLDER',
+  REFUSED: 'REFUSED',
+  STATE_CHANGED: 'STATE_CHANGED',
   // Bad command line (exit 64)
   USAGE: 'USAGE',
+  // simulate: a scenario file that cannot be read or has bad fields (exit 64, like a bad flag)
+  BAD_SCENARIO: 'BAD_SCENARIO',
   // A bug or something nobody anticipated (exit 3)
   INTERNAL: 'INTERNAL',
 } as const
@@ -35,7 +45,12 @@ export const ErrorCode = {
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode]
 
 const EXIT_CODE_BY_ERROR: Partial<Record<ErrorCodeValue, ExitCodeValue>> = {
+  LOCK_HELD: ExitCode.CRITICAL,
+  NOT_HOLDER: ExitCode.WARNING,
+  REFUSED: ExitCode.WARNING,
+  STATE_CHANGED: ExitCode.WARNING,
   USAGE: ExitCode.USAGE,
+  BAD_SCENARIO: ExitCode.USAGE,
 }
 
 export interface CliErrorOptions {

@@ -119,10 +119,12 @@ describe('reliability: fault cases against a real PostgreSQL behind a fault prox
   it('late_connect_closed (regression: node-postgres #3543): a connection completing after its deadline is closed, not pooled; backends return to start', async () => {
     // With #3543 the late connection was never marked idle nor closed: `sessions(name)` would stay at 1.
     const {proxy, pool, name} = await setup({acquireTimeoutMs: 150, createRetries: 0})
-    await proxy.set({type: 'latency', ms: 100}) // the startup handshake needs several round trips: > 150 ms
+    // The startup handshake needs several round trips: ≥ 1 s at 250 ms each way, far past the 150 ms
+    // deadline even when a loaded machine fires timers late.
+    await proxy.set({type: 'latency', ms: 250})
     await assert.rejects(pool.acquire(), AcquireTimeoutError)
     await proxy.set({type: 'none'})
-    await waitFor(async () => (await sessions(name)) === 0)
+    await waitFor(async () => (await sessions(name)) === 0, 10_000)
     assert.equal(pool.stats().size, 0, 'nothing pooled')
     assert.equal(pool.stats().created, pool.stats().destroyed)
   })

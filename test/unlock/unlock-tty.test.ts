@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict'
+import {spawn, spawnSync} from 'node:child_process'
+import {after, before, describe, it} from 'node:test'
+
+import {BIN, cliEnv, PROJECT_ROOT} from '../support/cli.js'
+import {createTestDatabase, dropTestDatabase, withClient} from '../support/postgres.js'
+import {createKnexTables, lockRows} from './helpers.js'
+
+/** util-linux `script` gives the CLI a real pseudo-terminal; the test types the answer once the question shows. */
+const hasScript = spawnSync('script', ['--version']).status === 0
+
+async function answerOnTty(url: string, answer: string): Promise<{code: number | null; output: string}> {
+  const command = [process.execPath, BIN, 'unlock-migrations', '--url', url].map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ')
+  const child = spawn('script', ['-qec', command, '/dev/null'], {cwd: PROJECT_ROOT, env: cliEnv(), stdio: ['pipe', 'pipe', 'pipe']})
+  let output = ''
+  let answered = false
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk
+    if (!answered && output.includes('Go ahead? [y/N]')) {
+      answered = true
+      child.stdin.write(`${answer}\n`)
+    }
+  })
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+  return {code, output}
+}
+
+describe('unlock-migrations on a terminal', {skip: hasScript ? false : 'util-linux `script` is not installed'}, () => {
+  let url: string
+  before(async () => {
+    url = await createTestDatabase('unlock_tty')
+    await createKnexTables(url) // knex creates its tables (ensureTable) without migrating
+    await withClient(url, (client) => client.query('update knex_migrations_lock set is_locked = 1'))
+  })
+  after(async () => {
+    await dropTestDatabase(url)
+  })
+
+  it('shows the diagnosis and asks; "n" changes nothing (exit 1)', async () => {
+    const {code, output} = await answerOnTty(url, 'n')
+    assert.equal(code, 1, output)
+    assert.match(output, /knex migration lock: STALE/)
+    assert.match(output, /declined: nothing was changed/)
+    assert.deepEqual((await lockRows(url)).map((row) => row.is_locked), [1])
+  })
+
+  it('"y" releases (exit 0)', async () => {
+    const {code, output} = await answerOnTty(url, 'y')
+    assert.equal(code, 0, output)
+    assert.match(output, /Action: released/)
+    assert.deepEqual((await lockRows(url)).map((row) => row.is_locked), [0])
+  })
+})
