@@ -22,6 +22,7 @@ import {inspectScenarios} from './scenarios/inspect-vs-check-postgres.js'
 import {poolScenarios} from './scenarios/pool-cycles.js'
 import {queueMemoryScenarios} from './scenarios/queue-memory.js'
 import {queueThroughputScenarios} from './scenarios/queue-throughput.js'
+import {simulateScenarios} from './scenarios/simulate.js'
 
 const LIBRARIES = ['tarn', 'generic-pool', 'pg-pool', 'p-limit', 'p-queue', 'cockatiel', 'opossum', 'knex']
 const START = '<!-- results:start -->'
@@ -64,6 +65,7 @@ function allScenarios(options: BenchOptions): Scenario[] {
     ...breakerRetryScenarios(options),
     ...cliStartupScenarios(options),
     ...inspectScenarios(options),
+    ...simulateScenarios(options),
   ]
 }
 

@@ -43,6 +43,9 @@ export interface StartEmbeddedPostgresOptions {
   settings?: Record<string, string>
   /** Give up when the server is not ready after this long. Default 60 s. */
   startTimeoutMillis?: number
+  /** Do not let the server's child process keep this process alive: it is then stopped (SIGINT, data
+   * dir removed) by the exit handler when everything else is done. Default false. */
+  unref?: boolean
 }
 
 export interface EmbeddedPostgresServer {
@@ -229,6 +232,13 @@ export async function startEmbeddedPostgres(options: StartEmbeddedPostgresOption
     `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(database)}`
   let stopped: Promise<void> | undefined
   const running = instance
+  if (options.unref) {
+    type Unrefable = {unref?: () => void} | null | undefined
+    const child = (instance as unknown as {process?: {unref(): void; stdin?: Unrefable; stdout?: Unrefable; stderr?: Unrefable}}).process
+    child?.unref()
+    for (const stream of [child?.stdin, child?.stdout, child?.stderr]) stream?.unref?.()
+  }
+
   const server = {
     dataDir,
     displayUrl: `postgres://${encodeURIComponent(user)}:***@${host}:${port}/postgres`,

@@ -234,8 +234,11 @@ describe('poolctl inspect --watch (real CLI)', () => {
       return rows[0].n
     })
 
-  it('piped: plain snapshots, no escape codes; SIGINT exits 0 and closes its one connection', async () => {
+  it('piped: plain snapshots, no escape codes; SIGINT exits 0 and closes its one connection', async (t) => {
     const child = spawn(process.execPath, [BIN, 'inspect', '--watch', '--interval', '1', '--url', url], {cwd: PROJECT_ROOT, env: cliEnv(), stdio: ['pipe', 'pipe', 'pipe']})
+    // A hang fails this test in 30 s with what was printed, instead of the runner's 120 s cancel.
+    const deadline = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    t.after(() => clearTimeout(deadline))
     let stdout = ''
     let stderr = ''
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
@@ -265,7 +268,11 @@ describe('poolctl inspect --watch (real CLI)', () => {
       return
     }
     const command = [process.execPath, BIN, 'inspect', '--watch', '--url', url].map((arg) => `'${arg.replaceAll("'", String.raw`'\''`)}'`).join(' ')
-    const child = spawn(script, ['-qfec', command, '/dev/null'], {cwd: PROJECT_ROOT, env: {...cliEnv(), COLUMNS: '120', LINES: '40', TERM: 'xterm-256color'}, stdio: ['pipe', 'pipe', 'pipe']})
+    // A developer's terminal: no CI variables (under CI, poolctl rightly falls back to plain text).
+    const env = Object.fromEntries(Object.entries(cliEnv()).filter(([key]) => key !== 'CI' && key !== 'CONTINUOUS_INTEGRATION' && !key.startsWith('CI_')))
+    const child = spawn(script, ['-qfec', command, '/dev/null'], {cwd: PROJECT_ROOT, env: {...env, COLUMNS: '120', LINES: '40', TERM: 'xterm-256color'}, stdio: ['pipe', 'pipe', 'pipe']})
+    const deadline = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    t.after(() => clearTimeout(deadline))
     let output = ''
     const drawn = new Promise<void>((resolve, reject) => {
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => {

@@ -34,7 +34,7 @@ export async function testDatabaseUrl(): Promise<string> {
   if (fromEnv) return fromEnv
   // A file run on its own gets a private server, stopped (SIGINT, data dir removed) by the embedded
   // module's exit handler: any earlier stop races the file's own after() hooks, which need the server.
-  privateServer ??= startEmbeddedPostgres()
+  privateServer ??= startEmbeddedPostgres({unref: true})
 
   return (await privateServer).url
 }
