@@ -15,7 +15,7 @@ import {runWatch} from '../../src/inspect/watch/facade.js'
 import {RefreshLoop, type RefreshResult} from '../../src/inspect/watch/loop.js'
 import {HISTORY_LENGTH, initialWatchState, isStale, withError, withReport} from '../../src/inspect/watch/state.js'
 import type {PgBouncerReport, PostgresReport} from '../../src/inspect/types.js'
-import {BIN, cliEnv, PROJECT_ROOT} from '../support/cli.js'
+import {BIN, cliEnv, PROJECT_ROOT, terminalEnv} from '../support/cli.js'
 import {createTestDatabase, dropTestDatabase, withClient} from '../support/postgres.js'
 import {ESCAPE, findBinary} from './support.js'
 
@@ -268,9 +268,7 @@ describe('poolctl inspect --watch (real CLI)', () => {
       return
     }
     const command = [process.execPath, BIN, 'inspect', '--watch', '--url', url].map((arg) => `'${arg.replaceAll("'", String.raw`'\''`)}'`).join(' ')
-    // A developer's terminal: no CI variables (under CI, poolctl rightly falls back to plain text).
-    const env = Object.fromEntries(Object.entries(cliEnv()).filter(([key]) => key !== 'CI' && key !== 'CONTINUOUS_INTEGRATION' && !key.startsWith('CI_')))
-    const child = spawn(script, ['-qfec', command, '/dev/null'], {cwd: PROJECT_ROOT, env: {...env, COLUMNS: '120', LINES: '40', TERM: 'xterm-256color'}, stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawn(script, ['-qfec', command, '/dev/null'], {cwd: PROJECT_ROOT, env: terminalEnv(), stdio: ['pipe', 'pipe', 'pipe']})
     const deadline = setTimeout(() => child.kill('SIGKILL'), 30_000)
     t.after(() => clearTimeout(deadline))
     let output = ''

@@ -44,6 +44,20 @@ export function cliEnv(env: Record<string, string | undefined> = {}): NodeJS.Pro
   return base
 }
 
+/**
+ * The environment of a developer's terminal, for tests that run poolctl under a pseudo-terminal: no CI
+ * variables (under CI poolctl rightly falls back to plain text, as ink would draw nothing), a size and
+ * a TERM that can move the cursor.
+ */
+export function terminalEnv(): NodeJS.ProcessEnv {
+  const env = cliEnv()
+  for (const key of Object.keys(env)) {
+    if (key === 'CI' || key === 'CONTINUOUS_INTEGRATION' || key.startsWith('CI_')) delete env[key]
+  }
+
+  return {...env, COLUMNS: '120', LINES: '40', TERM: 'xterm-256color'}
+}
+
 /** Run `node bin/run.js ...args` and collect everything. Never rejects on a non-zero exit. */
 export async function runCli(args: string[], options: RunCliOptions = {}): Promise<CliResult> {
   const startedAt = performance.now()
