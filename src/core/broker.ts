@@ -349,6 +349,11 @@ export class QueueBroker {
     return this.#ending
   }
 
+  /** Tasks waiting in the queue now (stats().queued without building the whole stats object). */
+  get queued(): number {
+    return this.#queued
+  }
+
   stats(): QueueBrokerStats {
     const [high, normal, low] = this.#queuedBy
     return {

@@ -1,5 +1,5 @@
 /** Database mode's executor: a pool of real pg clients (src/pg's createPgPool), tasks run real SQL. */
-import type pg from 'pg'
+import pg from 'pg'
 
 import {createPgPool} from '../pg/pg-pool.js'
 import type {Executor} from './engine.js'
@@ -9,9 +9,14 @@ export function databaseExecutor(client: pg.ClientConfig, query: string | undefi
     createPool: (options) => createPgPool({...options, client}),
     cancellable: true,
     async serve(connection, serviceMs, {signal}) {
-      // A task that times out or is stopped must not keep its statement running: closing the socket
-      // fails the query (the pool then destroys the client) and the server ends the backend.
-      const onAbort = (): void => destroySocket(connection)
+      // A task that times out or is stopped must not keep its statement running. A backend notices a
+      // closed socket only when it next talks to the client (or every client_connection_check_interval),
+      // so a long statement would run on: cancel it (a cancel request needs no free connection slot),
+      // then close the socket, which fails the query here (the pool destroys the client) and ends the backend.
+      const onAbort = (): void => {
+        cancelStatement(client, connection)
+        destroySocket(connection)
+      }
       signal.addEventListener('abort', onAbort, {once: true})
       try {
         if (signal.aborted) throw signal.reason
@@ -20,6 +25,31 @@ export function databaseExecutor(client: pg.ClientConfig, query: string | undefi
         signal.removeEventListener('abort', onAbort)
       }
     },
+  }
+}
+
+/** What pg keeps of a connected client for its own cancel(): the backend key and the running query. */
+interface CancellableClient {
+  processID: number | null
+  secretKey: number | null
+  activeQuery: unknown
+}
+
+/** Send PostgreSQL's CancelRequest for `target`'s running statement, on a connection of its own, through
+ * pg's Client#cancel (it handles TLS and Unix sockets). Best effort: a failure only means the socket
+ * close below is what ends the statement. */
+function cancelStatement(config: pg.ClientConfig, target: pg.Client): void {
+  const {processID, secretKey, activeQuery} = target as unknown as CancellableClient
+  if (processID === null || secretKey === null || activeQuery === null || activeQuery === undefined) return
+  try {
+    const canceller = new pg.Client(config) as pg.Client & {cancel(client: pg.Client, query: unknown): void}
+    const {connection} = canceller as unknown as {connection: {on(event: string, listener: () => void): void; stream?: {destroy(): void}}}
+    connection.on('error', () => undefined)
+    // The server closes a cancel connection itself; this only bounds how long a stuck one may live.
+    setTimeout(() => connection.stream?.destroy(), 5000).unref()
+    canceller.cancel(target, activeQuery)
+  } catch {
+    // the socket close still ends the statement
   }
 }
 
