@@ -36,7 +36,9 @@ async function pLimitSteady(durationMs: number): Promise<number> {
 }
 
 export function simulateScenarios({quick}: BenchOptions): Scenario[] {
-  const tasksRun = quick ? '30s' : '120s'
+  // Ten simulated minutes (600,000 tasks) a round: the harness's full GC before each round throws away
+  // optimised code (V8 deoptimises on weak objects), and a short round would mostly measure re-warming.
+  const tasksRun = quick ? '30s' : '10m'
   const hour = quick ? '5m' : '1h'
   const contender = (id: string, label: string, measure: () => Promise<number>, note: string): Contender => ({id, label, note, measure})
   return [
