@@ -18,6 +18,7 @@ import {libVersion, machine, projectRoot} from './env.js'
 import {type BenchOptions, type Scenario, type ScenarioResult, renderGoals, renderScenario, runScenario} from './harness.js'
 import {breakerRetryScenarios} from './scenarios/breaker-retry.js'
 import {cliStartupScenarios} from './scenarios/cli-startup.js'
+import {doctorScenarios} from './scenarios/doctor.js'
 import {inspectScenarios} from './scenarios/inspect-vs-check-postgres.js'
 import {poolScenarios} from './scenarios/pool-cycles.js'
 import {queueMemoryScenarios} from './scenarios/queue-memory.js'
@@ -66,6 +67,7 @@ function allScenarios(options: BenchOptions): Scenario[] {
     ...cliStartupScenarios(options),
     ...inspectScenarios(options),
     ...simulateScenarios(options),
+    ...doctorScenarios(options),
   ]
 }
 
