@@ -42,6 +42,7 @@ function cancelStatement(config: pg.ClientConfig, target: pg.Client): void {
   const {processID, secretKey, activeQuery} = target as unknown as CancellableClient
   if (processID === null || secretKey === null || activeQuery === null || activeQuery === undefined) return
   try {
+    // poolctl-ignore separate-pool -- a cancel request is sent on a connection of its own, by protocol
     const canceller = new pg.Client(config) as pg.Client & {cancel(client: pg.Client, query: unknown): void}
     const {connection} = canceller as unknown as {connection: {on(event: string, listener: () => void): void; stream?: {destroy(): void}}}
     connection.on('error', () => undefined)

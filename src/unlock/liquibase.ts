@@ -1,3 +1,4 @@
+// poolctl-ignore-file query-in-loop -- one query per Liquibase lock table found, and a database has one per schema that uses Liquibase (usually one)
 import type {Client} from 'pg'
 
 import {qualifiedName} from '../pg/sql.js'

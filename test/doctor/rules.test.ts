@@ -254,6 +254,7 @@ describe('query-in-loop', () => {
       '}',
       'for (const file of files) await fs.readFile(file)',
       "await Promise.all(rows.map((row) => pool.query('select $1', [row.id])))",
+      'for (const statement of migrationStatements) await client.query(statement)',
       '',
     ].join('\n')
     assert.deepEqual(found({'src/a.mjs': src}, 'query-in-loop'), [])
