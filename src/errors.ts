@@ -38,6 +38,9 @@ export const ErrorCode = {
   USAGE: 'USAGE',
   // simulate: a scenario file that cannot be read or has bad fields (exit 64, like a bad flag)
   BAD_SCENARIO: 'BAD_SCENARIO',
+  // init: --dir is not a Node.js project, or the sizing flags contradict each other (exit 64)
+  NOT_A_PROJECT: 'NOT_A_PROJECT',
+  BAD_SIZING: 'BAD_SIZING',
   // A bug or something nobody anticipated (exit 3)
   INTERNAL: 'INTERNAL',
 } as const
@@ -51,6 +54,8 @@ const EXIT_CODE_BY_ERROR: Partial<Record<ErrorCodeValue, ExitCodeValue>> = {
   STATE_CHANGED: ExitCode.WARNING,
   USAGE: ExitCode.USAGE,
   BAD_SCENARIO: ExitCode.USAGE,
+  NOT_A_PROJECT: ExitCode.USAGE,
+  BAD_SIZING: ExitCode.USAGE,
 }
 
 export interface CliErrorOptions {

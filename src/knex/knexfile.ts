@@ -66,8 +66,27 @@ export function knexEnvironmentName(env: string | undefined, environ: NodeJS.Pro
 }
 
 export async function loadKnexfile(file: string, options: LoadKnexfileOptions = {}): Promise<LoadedKnexfile> {
-  const path = resolve(options.cwd ?? process.cwd(), file)
   const environment = knexEnvironmentName(options.env, options.environ ?? process.env)
+  const {path, exported: all} = await importKnexfileConfig(file, options.cwd)
+  const selected = all[environment]
+  if (isPlainConfig(selected)) {
+    const environments = Object.keys(all).filter((key) => isPlainConfig(all[key]))
+    return {config: selected, environment, environments, keyedByEnvironment: true, path}
+  }
+  if (looksLikeSingleConfig(all)) {
+    return {config: all, environment, environments: [], keyedByEnvironment: false, path}
+  }
+  const environments = Object.keys(all).filter((key) => isPlainConfig(all[key]))
+  throw new CliError(
+    ErrorCode.KNEXFILE_NO_ENV,
+    `knexfile ${path} has no "${environment}" environment` +
+      (environments.length > 0 ? ` (it has: ${environments.join(', ')}); pass --env` : ''),
+  )
+}
+
+/** What a knexfile exports, resolved as knex does (default export, `.default`, function), without choosing an environment. */
+export async function importKnexfileConfig(file: string, cwd = process.cwd()): Promise<{path: string; exported: Record<string, unknown>}> {
+  const path = resolve(cwd, file)
   const extension = extname(path)
   if (!(KNEXFILE_EXTENSIONS as readonly string[]).includes(extension)) {
     throw new CliError(
@@ -95,21 +114,15 @@ export async function loadKnexfile(file: string, options: LoadKnexfileOptions = 
       `knexfile ${path} does not export a configuration object (got ${exported === null ? 'null' : typeof exported})`,
     )
   }
-  const all = exported as Record<string, unknown>
-  const selected = all[environment]
-  if (isPlainConfig(selected)) {
-    const environments = Object.keys(all).filter((key) => isPlainConfig(all[key]))
-    return {config: selected, environment, environments, keyedByEnvironment: true, path}
-  }
-  if (looksLikeSingleConfig(all)) {
-    return {config: all, environment, environments: [], keyedByEnvironment: false, path}
-  }
-  const environments = Object.keys(all).filter((key) => isPlainConfig(all[key]))
-  throw new CliError(
-    ErrorCode.KNEXFILE_NO_ENV,
-    `knexfile ${path} has no "${environment}" environment` +
-      (environments.length > 0 ? ` (it has: ${environments.join(', ')}); pass --env` : ''),
-  )
+  return {exported: exported as Record<string, unknown>, path}
+}
+
+/** Every environment's config of a knexfile: keyed configs by name, a single config under `*`. */
+export async function loadKnexfileEnvironments(file: string, cwd?: string): Promise<{path: string; keyedByEnvironment: boolean; configs: Record<string, KnexConfig>}> {
+  const {exported, path} = await importKnexfileConfig(file, cwd)
+  if (looksLikeSingleConfig(exported)) return {configs: {'*': exported}, keyedByEnvironment: false, path}
+  const configs = Object.fromEntries(Object.entries(exported).filter(([, value]) => isPlainConfig(value))) as Record<string, KnexConfig>
+  return {configs, keyedByEnvironment: true, path}
 }
 
 /** Throws KNEXFILE_UNSUPPORTED_CLIENT unless the config uses knex's PostgreSQL dialect. */

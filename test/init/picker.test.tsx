@@ -1,0 +1,101 @@
+/**
+ * Choosing parts on a terminal, in its three layers: the reducer (no React), the ink component
+ * (props only, ink-testing-library), and the real CLI under a pseudo-terminal (util-linux `script`).
+ */
+import assert from 'node:assert/strict'
+import {spawn, spawnSync} from 'node:child_process'
+import {readdir, rm} from 'node:fs/promises'
+import {after, describe, it} from 'node:test'
+
+import {render} from 'ink-testing-library'
+
+import {PARTS} from '../../src/init/files.js'
+import {PartPicker} from '../../src/init/picker/components.js'
+import {initialPicker, keyOf, reducePicker, selectedParts} from '../../src/init/picker/state.js'
+import {BIN, PROJECT_ROOT, terminalEnv} from '../support/cli.js'
+import {createFixture, JS_ESM} from './support.js'
+
+describe('init picker: state', () => {
+  it('moves, wraps, toggles, selects all; confirm needs at least one part; cancel ends it', () => {
+    let state = initialPicker(PARTS, ['pool', 'ci'])
+    state = reducePicker(state, 'up')
+    assert.equal(state.cursor, PARTS.length - 1)
+    state = reducePicker(reducePicker(state, 'down'), 'toggle')
+    assert.deepEqual(selectedParts(state), ['ci'])
+    state = reducePicker(state, 'all')
+    assert.deepEqual(selectedParts(state), [...PARTS])
+    state = reducePicker(state, 'all')
+    assert.deepEqual(selectedParts(state), [])
+    assert.equal(reducePicker(state, 'confirm').outcome, 'open')
+    assert.equal(reducePicker(reducePicker(state, 'toggle'), 'confirm').outcome, 'done')
+    const cancelled = reducePicker(state, 'cancel')
+    assert.equal(cancelled.outcome, 'cancelled')
+    assert.equal(reducePicker(cancelled, 'toggle'), cancelled, 'a finished picker ignores keys')
+  })
+
+  it('maps raw terminal input to keys', () => {
+    assert.deepEqual(['\u001B[A', '\u001B[B', ' ', 'a', '\r', 'q', '\u0003', 'x'].map(keyOf), ['up', 'down', 'toggle', 'all', 'confirm', 'cancel', 'cancel', undefined])
+  })
+})
+
+describe('init picker: component', () => {
+  it('renders every part with its check box and the cursor from props', () => {
+    const {lastFrame, unmount} = render(<PartPicker cursor={1} parts={PARTS} selected={new Set(['pool'] as const)} />)
+    const frame = lastFrame() ?? ''
+    unmount()
+    assert.match(frame, /Scaffold which parts\?/)
+    assert.match(frame, /\[x\] pool/)
+    assert.match(frame, /› \[ \] monitoring/)
+    for (const part of PARTS) assert.ok(frame.includes(part), part)
+  })
+})
+
+const hasScript = spawnSync('script', ['--version']).status === 0
+
+describe('init picker: on a real terminal', {skip: hasScript ? false : 'util-linux `script` is not installed'}, () => {
+  const dirs: string[] = []
+  after(async () => {
+    for (const dir of dirs) await rm(dir, {force: true, recursive: true})
+  })
+
+  async function onTerminal(dir: string, keys: string[]): Promise<{code: number | null; output: string}> {
+    const command = [process.execPath, BIN, 'init', '--dir', dir].map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ')
+    const child = spawn('script', ['-qec', command, '/dev/null'], {cwd: PROJECT_ROOT, env: terminalEnv(), stdio: ['pipe', 'pipe', 'pipe']})
+    let output = ''
+    let sent = false
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk
+      if (!sent && output.includes('Scaffold which parts?')) {
+        sent = true
+        // one key per write, as a person types: the picker reads raw input chunk by chunk
+        void (async () => {
+          for (const key of keys) {
+            child.stdin.write(key)
+            await new Promise((resolve) => setTimeout(resolve, 50))
+          }
+        })()
+      }
+    })
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    return {code, output}
+  }
+
+  it('"a" (none), space on the first part (pool), enter: writes only the pool files', async () => {
+    const dir = await createFixture(JS_ESM)
+    dirs.push(dir)
+    // --yes preselects all but pgbouncer; "a" toggles to all, "a" again to none
+    const {code, output} = await onTerminal(dir, ['a', 'a', ' ', '\r'])
+    assert.equal(code, 0, output)
+    assert.match(output, /create\s+db\/pool\.js/)
+    assert.deepEqual((await readdir(dir)).sort(), ['db', 'knexfile.js', 'package.json'])
+  })
+
+  it('q cancels: nothing written, exit 1', async () => {
+    const dir = await createFixture(JS_ESM)
+    dirs.push(dir)
+    const {code, output} = await onTerminal(dir, ['q'])
+    assert.equal(code, 1, output)
+    assert.match(output, /cancelled: nothing was written/)
+    assert.deepEqual(await readdir(dir), ['package.json'])
+  })
+})
