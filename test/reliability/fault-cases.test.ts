@@ -226,7 +226,20 @@ describe('reliability: fault cases against a real PostgreSQL behind a fault prox
 
   it('terminate_all_backends: after pg_terminate_backend on every pool pid, the next 2×max queries succeed within 5 s', async () => {
     const {pool, name} = await setup({max: 4, acquireTimeoutMs: 5000})
-    await Promise.all(Array.from({length: 4}, () => pool.withResource((c) => c.query('select pg_sleep(0.01)'))))
+    // Hold all four at once: with a plain burst, a busy machine can finish one query before the fourth
+    // acquire, which then reuses that client and the pool opens only three.
+    let holding = 0
+    let allHeld!: () => void
+    const everyoneHolds = new Promise<void>((resolve) => (allHeld = resolve))
+    await Promise.all(
+      Array.from({length: 4}, () =>
+        pool.withResource(async (c) => {
+          await c.query('select 1')
+          if (++holding === 4) allHeld()
+          await everyoneHolds
+        }),
+      ),
+    )
     assert.equal(pool.stats().idle, 4)
     await withClient(url, (admin) => admin.query('select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1', [name]))
     // A client can be handed out before its death notice is read; its query then fails once with 57P01
