@@ -137,6 +137,7 @@ export class Simulation<C> {
   readonly #tenants: {tenant: string; submitted: number; completed: number; rejected: number}[]
   readonly #history: HistorySample[] = []
   readonly #errors = new Map<string, {count: number; message: string}>()
+  readonly #optionsByKey: ({priority: Priority; tenant: string | undefined} | undefined)[] = []
 
   #startedAt = 0
   #endedAt: number | undefined = undefined
@@ -303,15 +304,9 @@ export class Simulation<C> {
     this.#arrivalsThisSecond++
     if (tenant !== undefined) tenant.submitted++
     const enqueuedAt = this.#clock.now()
-    const work = async (connection: C, context: TaskContext, attempt: number): Promise<void> => {
-      const acquiredAt = this.#clock.now()
-      if (++this.#inUse > this.#maxInUse) this.#maxInUse = this.#inUse
-      const ms = attempt === 1 ? serviceMs : this.#retryService()
-      try {
-        await this.#executor.serve(connection, ms, context)
-      } finally {
-        this.#inUse--
-      }
+    // Plain .then rather than async functions: the same promise hops, no generator per task.
+    const finish = (context: TaskContext, attempt: number, acquiredAt: number): void => {
+      this.#inUse--
       if (attempt === 1 ? fails : config.failureRate > 0 && this.#behaviour() < config.failureRate) throw new SimulatedFailure('simulated failure')
       if ((this.#signalMatters || this.#stopping) && context.signal.aborted) return // timed out or stopped: already counted
       const end = this.#clock.now()
@@ -326,14 +321,27 @@ export class Simulation<C> {
       this.#interval.completed++
       this.#interval.latencySum += latency
     }
+    const work = (connection: C, context: TaskContext): Promise<void> => {
+      const attempt = context.attempt
+      const acquiredAt = this.#clock.now()
+      if (++this.#inUse > this.#maxInUse) this.#maxInUse = this.#inUse
+      const ms = attempt === 1 ? serviceMs : this.#retryService()
+      return this.#executor.serve(connection, ms, context).then(
+        () => finish(context, attempt, acquiredAt),
+        (error: unknown) => {
+          this.#inUse--
+          throw error
+        },
+      )
+    }
     const task = (context: TaskContext): Promise<void> => {
       // context.signal creates an AbortController on first read: only read it when it can matter
       // (a timeout, a stop, or an executor that cancels real work), as it dominated a virtual run's cost.
       const signal = this.#signalMatters ? context.signal : undefined
-      const call = (): Promise<void> => this.#pool.withResource((connection) => work(connection, context, context.attempt), signal)
-      return this.#breaker === undefined ? call() : this.#breaker.execute(call)
+      if (this.#breaker === undefined) return this.#pool.withResource((connection) => work(connection, context), signal)
+      return this.#breaker.execute(() => this.#pool.withResource((connection) => work(connection, context), signal))
     }
-    this.#broker.enqueue(task, {priority, tenant: tenant?.tenant}).catch((error: unknown) => {
+    this.#broker.enqueue(task, this.#enqueueOptions(priority, tenantIndex)).catch((error: unknown) => {
       if (error instanceof BackpressureError) {
         this.#interval.rejected++
         if (tenant !== undefined) tenant.rejected++
@@ -343,6 +351,17 @@ export class Simulation<C> {
     })
     const depth = this.#broker.queued
     if (depth > this.#maxQueueDepth) this.#maxQueueDepth = depth
+  }
+
+  /** One options object per (priority, tenant), made once: not one allocation per task. */
+  #enqueueOptions(priority: Priority, tenantIndex: number): {priority: Priority; tenant: string | undefined} {
+    const key = (priority === 'low' ? 1 : 0) + 2 * (tenantIndex + 1)
+    let options = this.#optionsByKey[key]
+    if (options === undefined) {
+      options = {priority, tenant: tenantIndex >= 0 ? this.#tenants[tenantIndex].tenant : undefined}
+      this.#optionsByKey[key] = options
+    }
+    return options
   }
 
   /** Real errors (not the simulated ones) by message, so a run that fails for a reason says which. */
