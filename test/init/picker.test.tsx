@@ -3,7 +3,6 @@
  * (props only, ink-testing-library), and the real CLI under a pseudo-terminal (util-linux `script`).
  */
 import assert from 'node:assert/strict'
-import {spawn, spawnSync} from 'node:child_process'
 import {readdir, rm} from 'node:fs/promises'
 import {after, describe, it} from 'node:test'
 
@@ -12,7 +11,7 @@ import {render} from 'ink-testing-library'
 import {PARTS} from '../../src/init/files.js'
 import {PartPicker} from '../../src/init/picker/components.js'
 import {initialPicker, keyOf, reducePicker, selectedParts} from '../../src/init/picker/state.js'
-import {BIN, PROJECT_ROOT, terminalEnv} from '../support/cli.js'
+import {HAS_SCRIPT, spawnOnTerminal} from '../support/cli.js'
 import {createFixture, JS_ESM} from './support.js'
 
 describe('init picker: state', () => {
@@ -50,17 +49,15 @@ describe('init picker: component', () => {
   })
 })
 
-const hasScript = spawnSync('script', ['--version']).status === 0
 
-describe('init picker: on a real terminal', {skip: hasScript ? false : 'util-linux `script` is not installed'}, () => {
+describe('init picker: on a real terminal', {skip: HAS_SCRIPT ? false : 'util-linux `script` is not installed'}, () => {
   const dirs: string[] = []
   after(async () => {
     for (const dir of dirs) await rm(dir, {force: true, recursive: true})
   })
 
   async function onTerminal(dir: string, keys: string[]): Promise<{code: number | null; output: string}> {
-    const command = [process.execPath, BIN, 'init', '--dir', dir].map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ')
-    const child = spawn('script', ['-qec', command, '/dev/null'], {cwd: PROJECT_ROOT, env: terminalEnv(), stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawnOnTerminal(['init', '--dir', dir])
     let output = ''
     let sent = false
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {

@@ -15,9 +15,9 @@ import {runWatch} from '../../src/inspect/watch/facade.js'
 import {RefreshLoop, type RefreshResult} from '../../src/inspect/watch/loop.js'
 import {HISTORY_LENGTH, initialWatchState, isStale, withError, withReport} from '../../src/inspect/watch/state.js'
 import type {PgBouncerReport, PostgresReport} from '../../src/inspect/types.js'
-import {BIN, cliEnv, PROJECT_ROOT, terminalEnv} from '../support/cli.js'
+import {BIN, cliEnv, HAS_SCRIPT, PROJECT_ROOT, spawnOnTerminal} from '../support/cli.js'
 import {createTestDatabase, dropTestDatabase, withClient} from '../support/postgres.js'
-import {ESCAPE, findBinary} from './support.js'
+import {ESCAPE} from './support.js'
 
 function postgresReport(overrides: Partial<PostgresReport> = {}): PostgresReport {
   return {
@@ -262,13 +262,11 @@ describe('poolctl inspect --watch (real CLI)', () => {
   })
 
   it('in a terminal: ink redraws in place and q quits cleanly', async (t) => {
-    const script = findBinary('script')
-    if (!script) {
+    if (!HAS_SCRIPT) {
       t.skip('util-linux `script` not installed: no pseudo-terminal to run ink in')
       return
     }
-    const command = [process.execPath, BIN, 'inspect', '--watch', '--url', url].map((arg) => `'${arg.replaceAll("'", String.raw`'\''`)}'`).join(' ')
-    const child = spawn(script, ['-qfec', command, '/dev/null'], {cwd: PROJECT_ROOT, env: terminalEnv(), stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawnOnTerminal(['inspect', '--watch', '--url', url])
     const deadline = setTimeout(() => child.kill('SIGKILL'), 30_000)
     t.after(() => clearTimeout(deadline))
     let output = ''

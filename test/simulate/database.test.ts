@@ -24,6 +24,19 @@ async function simulateSessions(url: string): Promise<number> {
   })
 }
 
+/** Run the CLI to its end while polling pg_stat_activity: the result and the most sessions seen at once. */
+async function runWatchingSessions(url: string, args: string[], timeoutMs: number): Promise<{result: Awaited<ReturnType<typeof runCli>>; seenMax: number}> {
+  const running = runCli(args, {timeoutMs})
+  let seenMax = 0
+  let done = false
+  void running.finally(() => (done = true))
+  while (!done) {
+    seenMax = Math.max(seenMax, await simulateSessions(url))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return {result: await running, seenMax}
+}
+
 /** Poll until no poolctl session is left (or `withinMs` passed); how long that took. */
 async function sessionsGone(url: string, withinMs: number): Promise<{left: number; tookMs: number}> {
   const started = Date.now()
@@ -65,15 +78,7 @@ describe('poolctl simulate against PostgreSQL', () => {
 
   it('in use never exceeds --connections (seen in pg_stat_activity); rejections once the queue is full', async () => {
     const args = ['simulate', '--url', url, '--connections', '3', '--queue-size', '20', '--rate', '150', '--duration', '3s', '--service-time', '40ms', '--max-connections', '100', '--json']
-    const running = runCli(args, {timeoutMs: 60_000})
-    let seenMax = 0
-    let done = false
-    void running.finally(() => (done = true))
-    while (!done) {
-      seenMax = Math.max(seenMax, await simulateSessions(url))
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-    const result = await running
+    const {result, seenMax} = await runWatchingSessions(url, args, 60_000)
     assert.equal(result.code, 0, result.stderr)
     assert.ok(seenMax > 0, 'the poll saw the run')
     assert.ok(seenMax <= 3, `at most 3 sessions, saw ${seenMax}`)
@@ -125,15 +130,7 @@ describe('poolctl simulate against PostgreSQL', () => {
 
   it('compare in database mode: each run holds at most its own --connections on the server, same load', async () => {
     const args = ['simulate', '--url', url, '--connections', '2,5', '--rate', '200', '--duration', '2s', '--service-time', '25ms', '--queue-size', '30', '--max-connections', '100', '--json']
-    const running = runCli(args, {timeoutMs: 90_000})
-    let seenMax = 0
-    let done = false
-    void running.finally(() => (done = true))
-    while (!done) {
-      seenMax = Math.max(seenMax, await simulateSessions(url))
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-    const result = await running
+    const {result, seenMax} = await runWatchingSessions(url, args, 90_000)
     assert.equal(result.code, 0, result.stderr)
     const output = JSON.parse(result.stdout)
     assert.deepEqual(output.compare, {field: 'connections', values: ['2', '5']})

@@ -94,24 +94,13 @@ describe('simulate plain output', () => {
 
 describe('simulate in a real terminal', () => {
   it('ink draws the dashboard and q stops the run cleanly (report printed, exit 130)', async (t) => {
-    const {spawn} = await import('node:child_process')
-    const {accessSync, constants} = await import('node:fs')
-    const {BIN, PROJECT_ROOT, terminalEnv} = await import('../support/cli.js')
-    const script = ['/usr/bin/script', '/bin/script'].find((path) => {
-      try {
-        accessSync(path, constants.X_OK)
-        return true
-      } catch {
-        return false
-      }
-    })
-    if (!script) {
+    const {HAS_SCRIPT, spawnOnTerminal} = await import('../support/cli.js')
+    if (!HAS_SCRIPT) {
       t.skip('util-linux `script` not installed: no pseudo-terminal to run ink in')
       return
     }
     // A virtual hour at 1000/s takes far longer than this test: only q ends it early.
-    const command = [process.execPath, BIN, 'simulate', '--virtual', '--rate', '1000', '--duration', '1h'].map((arg) => `'${arg}'`).join(' ')
-    const child = spawn(script, ['-qfec', command, '/dev/null'], {cwd: PROJECT_ROOT, env: terminalEnv(), stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawnOnTerminal(['simulate', '--virtual', '--rate', '1000', '--duration', '1h'])
     let output = ''
     const drawn = new Promise<void>((resolve, reject) => {
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => {

@@ -1,4 +1,4 @@
-import {spawn} from 'node:child_process'
+import {type ChildProcessWithoutNullStreams, spawn, spawnSync} from 'node:child_process'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -56,6 +56,16 @@ export function terminalEnv(): NodeJS.ProcessEnv {
   }
 
   return {...env, COLUMNS: '120', LINES: '40', TERM: 'xterm-256color'}
+}
+
+/** Whether util-linux `script` is installed: it gives a child process a real pseudo-terminal. */
+export const HAS_SCRIPT = spawnSync('script', ['--version']).status === 0
+
+/** Start `poolctl ...args` on a pseudo-terminal (util-linux `script`); the test talks to it through
+ * the child's stdin and stdout. Check HAS_SCRIPT first. */
+export function spawnOnTerminal(args: string[], env: NodeJS.ProcessEnv = terminalEnv()): ChildProcessWithoutNullStreams {
+  const command = [process.execPath, BIN, ...args].map((arg) => `'${arg.replaceAll("'", String.raw`'\''`)}'`).join(' ')
+  return spawn('script', ['-qfec', command, '/dev/null'], {cwd: PROJECT_ROOT, env, stdio: ['pipe', 'pipe', 'pipe']})
 }
 
 /** Run `node bin/run.js ...args` and collect everything. Never rejects on a non-zero exit. */

@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict'
-import {spawn, spawnSync} from 'node:child_process'
 import {after, before, describe, it} from 'node:test'
 
-import {BIN, cliEnv, PROJECT_ROOT} from '../support/cli.js'
+import {cliEnv, HAS_SCRIPT, spawnOnTerminal} from '../support/cli.js'
 import {createTestDatabase, dropTestDatabase, withClient} from '../support/postgres.js'
 import {createKnexTables, lockRows} from './helpers.js'
 
-/** util-linux `script` gives the CLI a real pseudo-terminal; the test types the answer once the question shows. */
-const hasScript = spawnSync('script', ['--version']).status === 0
-
+/** On a pseudo-terminal, the test types the answer once the question shows. */
 async function answerOnTty(url: string, answer: string): Promise<{code: number | null; output: string}> {
-  const command = [process.execPath, BIN, 'unlock-migrations', '--url', url].map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ')
-  const child = spawn('script', ['-qec', command, '/dev/null'], {cwd: PROJECT_ROOT, env: cliEnv(), stdio: ['pipe', 'pipe', 'pipe']})
+  const child = spawnOnTerminal(['unlock-migrations', '--url', url], cliEnv())
   let output = ''
   let answered = false
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -25,7 +21,7 @@ async function answerOnTty(url: string, answer: string): Promise<{code: number |
   return {code, output}
 }
 
-describe('unlock-migrations on a terminal', {skip: hasScript ? false : 'util-linux `script` is not installed'}, () => {
+describe('unlock-migrations on a terminal', {skip: HAS_SCRIPT ? false : 'util-linux `script` is not installed'}, () => {
   let url: string
   before(async () => {
     url = await createTestDatabase('unlock_tty')
