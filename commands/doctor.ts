@@ -37,6 +37,7 @@ Exit codes (eslint's): 0 no errors, 1 errors found, 2 bad usage, bad config or i
     const {runDoctor} = await import('../src/doctor/doctor.js')
     const result = runDoctor({concurrency: flags.concurrency, cwd: process.cwd(), instances: flags.instances, paths, quiet: flags.quiet, rules: ruleList(flags.rule), usableSlots})
     const {REPORTERS} = await import('../src/doctor/reporters/index.js')
+    for (const warning of result.warnings) this.warnLine(warning)
     const output = REPORTERS[flags.format](result, {cwd: process.cwd(), version: this.config.version})
     if (output.length > 0) process.stdout.write(`${output}\n`)
     process.exitCode = result.counts.error > 0 ? DoctorExit.PROBLEMS : DoctorExit.CLEAN

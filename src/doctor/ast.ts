@@ -1,7 +1,7 @@
 /** Syntax helpers the rules share. */
 import ts from 'typescript'
 
-import {getProperty, type StaticObject, type StaticValue} from './static-value.js'
+import {getProperty, skipOuterExpressions, type StaticObject, type StaticProperty, type StaticValue} from './static-value.js'
 import type {KnexEnvironment, PoolSite, SourceFileFacts} from './types.js'
 
 /** The called name: `pool.query(...)` → 'query', `race(...)` → 'race'. */
@@ -45,6 +45,33 @@ export function someNode(root: ts.Node, test: (node: ts.Node) => boolean, option
 export function callTakingCallback(fn: ts.Node): ts.CallExpression | undefined {
   const outer = fn.parent
   return outer !== undefined && ts.isCallExpression(outer) && outer.arguments.includes(fn as ts.Expression) ? outer : undefined
+}
+
+/** The identifier a property chain starts from: `tenant.db.migrate` → `tenant`. */
+export function rootIdentifier(expression: ts.Expression): ts.Identifier | undefined {
+  let node = skipOuterExpressions(expression)
+  while (ts.isPropertyAccessExpression(node) || ts.isElementAccessExpression(node) || ts.isCallExpression(node)) node = skipOuterExpressions(node.expression)
+  return ts.isIdentifier(node) ? node : undefined
+}
+
+/**
+ * Is `call` run on the item of a for…of around it (`for (const tenant of tenants) await
+ * tenant.migrate.latest()`, `for (const sql of statements) await client.query(sql)`)? Then each turn
+ * does different work, not the same query once per row.
+ */
+export function isOnLoopItem(call: ts.CallExpression): boolean {
+  const receiver = calleeObject(call)
+  // the first argument of query()/raw() is the SQL; of insert(item) it is data, one row per turn
+  const sql = ['query', 'raw'].includes(calleeName(call) ?? '') ? call.arguments[0] : undefined
+  const names = [receiver && rootIdentifier(receiver), sql].filter((node): node is ts.Identifier => node !== undefined && ts.isIdentifier(node)).map((node) => node.text)
+  if (names.length === 0) return false
+  for (let node: ts.Node = call; node.parent !== undefined && !isFunctionLike(node); node = node.parent) {
+    const loop = node.parent
+    if (!ts.isForOfStatement(loop) || !ts.isVariableDeclarationList(loop.initializer)) continue
+    const [binding] = loop.initializer.declarations
+    if (binding !== undefined && ts.isIdentifier(binding.name) && names.includes(binding.name.text)) return true
+  }
+  return false
 }
 
 export function isIdentifierNamed(node: ts.Node | undefined, name: string): boolean {
@@ -112,7 +139,7 @@ function knexTarget(environment: KnexEnvironment): PoolConfigTarget {
  * The pool option `key` of a target: its property, `'absent'` when it is certainly not set, or
  * `'unknown'` when it may be set where we cannot see (a spread we could not read, a non-literal pool).
  */
-export function poolOption(target: PoolConfigTarget, key: string): ReturnType<typeof getProperty> | 'absent' | 'unknown' {
+export function poolOption(target: PoolConfigTarget, key: string): StaticProperty | 'absent' | 'unknown' {
   const pool = target.pool
   if (pool === undefined) return target.config.open ? 'unknown' : 'absent'
   if (pool.kind !== 'object') return 'unknown'

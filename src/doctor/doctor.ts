@@ -5,6 +5,8 @@
 import {readFileSync} from 'node:fs'
 import {relative, sep} from 'node:path'
 
+import ts from 'typescript'
+
 import {CliError, ErrorCode} from '../errors.js'
 import {type DoctorConfig, EMPTY_CONFIG, loadDoctorConfig} from './config.js'
 import {parseSource, positionOf} from './parse.js'
@@ -39,14 +41,27 @@ export interface DoctorResult {
   rules: ActiveRule[]
   diagnostics: Diagnostic[]
   counts: Record<Severity, number>
+  /** For stderr, not findings: files with syntax errors (checked as far as the parser recovered), unreadable files, nothing to check. */
+  warnings: string[]
 }
 
 export function runDoctor(options: DoctorOptions): DoctorResult {
   const root = projectRoot(options.cwd)
   const config = loadDoctorConfig(options.cwd, root)
-  const files = collectFiles(options.paths.length > 0 ? options.paths : ['.'], options.cwd, root)
-  const sources = files.map((file) => ({file, text: readFileSync(file, 'utf8')}))
-  return analyseSources(sources, {...options, config, root})
+  const paths = options.paths.length > 0 ? options.paths : ['.']
+  const files = collectFiles(paths, options.cwd, root)
+  const warnings: string[] = []
+  const sources = []
+  for (const file of files) {
+    try {
+      sources.push({file, text: readFileSync(file, 'utf8')})
+    } catch (error) {
+      warnings.push(`${relative(options.cwd, file)}: not checked, cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
+    }
+  }
+  if (files.length === 0) warnings.push(`no JavaScript or TypeScript files to check in ${paths.join(', ')} (.gitignore'd files, node_modules and build output are skipped)`)
+  const result = analyseSources(sources, {...options, config, root})
+  return {...result, warnings: [...warnings, ...result.warnings]}
 }
 
 /** The analysis on sources already in memory (also what the rule tests call). */
@@ -71,13 +86,28 @@ export function analyseSources(
     if (isSuppressed(suppressions.get(file), rule.id, position.line)) return
     diagnostics.push({file: file.file, message: finding.message, path: file.path, ruleId: rule.id, severity, ...position})
   }
+  const warnings: string[] = []
   for (const {file, text} of sources) {
-    const facts = parseSource(file, relative(options.root, file).split(sep).join('/'), text)
-    parsed.push(facts)
-    suppressions.set(facts, readSuppressions(facts.source))
-    for (const entry of active) {
-      for (const finding of entry.rule.checkFile?.(facts, context) ?? []) add(facts, entry, finding)
+    const path = relative(options.root, file).split(sep).join('/')
+    let facts: SourceFileFacts
+    const found: Array<[ActiveRule, Finding]> = []
+    try {
+      facts = parseSource(file, path, text)
+      for (const entry of active) {
+        for (const finding of entry.rule.checkFile?.(facts, context) ?? []) found.push([entry, finding])
+      }
+    } catch (error) {
+      // The parser (and our walks) recurse per nesting level: ~1,000 nested brackets overflow the stack.
+      // One generated file must not stop the run; anything else is a bug and fails it.
+      if (!(error instanceof RangeError)) throw error
+      warnings.push(`${path}: not checked, nested too deeply to parse (${error.message})`)
+      continue
     }
+    parsed.push(facts)
+    const syntaxError = firstSyntaxError(facts.source)
+    if (syntaxError !== undefined) warnings.push(`${path}:${syntaxError.position}: syntax error (${syntaxError.message}); checked only what the parser could recover`)
+    suppressions.set(facts, readSuppressions(facts.source))
+    for (const [entry, finding] of found) add(facts, entry, finding)
   }
   for (const entry of active) {
     for (const finding of entry.rule.checkProject?.(parsed, context) ?? []) add(finding.file, entry, finding)
@@ -86,7 +116,15 @@ export function analyseSources(
   kept.sort((a, b) => a.path.localeCompare(b.path) || a.line - b.line || a.column - b.column || a.ruleId.localeCompare(b.ruleId))
   const counts: Record<Severity, number> = {error: 0, info: 0, warning: 0}
   for (const diagnostic of kept) counts[diagnostic.severity]++
-  return {configSource: config.source, counts, diagnostics: kept, filesScanned: sources.length, root: options.root, rules: active}
+  return {configSource: config.source, counts, diagnostics: kept, filesScanned: sources.length, root: options.root, rules: active, warnings}
+}
+
+/** The parser's first error: createSourceFile keeps them on the file, not in its public type. */
+function firstSyntaxError(source: ts.SourceFile): {position: string; message: string} | undefined {
+  const [first] = (source as ts.SourceFile & {parseDiagnostics?: readonly ts.DiagnosticWithLocation[]}).parseDiagnostics ?? []
+  if (first === undefined) return undefined
+  const {character, line} = source.getLineAndCharacterOfPosition(first.start)
+  return {message: ts.flattenDiagnosticMessageText(first.messageText, ' ').replace(/\.$/, ''), position: `${line + 1}:${character + 1}`}
 }
 
 function activeRules(config: DoctorConfig, only: readonly string[] | undefined): ActiveRule[] {

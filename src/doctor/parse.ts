@@ -35,12 +35,14 @@ interface Binding {
   imported: string
 }
 
+/** JS/TS sources, and package.json (its scripts start the app and the tests: force-free-lock reads them). */
 export function isSourceFile(path: string): boolean {
-  return SOURCE_EXTENSIONS.has(extname(path)) && !/\.d\.[cm]?ts$/.test(path)
+  return (SOURCE_EXTENSIONS.has(extname(path)) && !/\.d\.[cm]?ts$/.test(path)) || basename(path) === 'package.json'
 }
 
 export function parseSource(file: string, path: string, text: string): SourceFileFacts {
-  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, SCRIPT_KINDS[extname(file)] ?? ts.ScriptKind.JS)
+  const kind = basename(file) === 'package.json' ? ts.ScriptKind.JSON : (SCRIPT_KINDS[extname(file)] ?? ts.ScriptKind.JS)
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, kind)
   const bindings = importBindings(source)
   const constants = topLevelConstants(source)
   const calls: ts.CallExpression[] = []
@@ -51,7 +53,9 @@ export function parseSource(file: string, path: string, text: string): SourceFil
       if (isKnexCallee(node.expression, bindings)) poolSites.push({config: configOf(node, constants), kind: 'knex', node})
     } else if (ts.isNewExpression(node)) {
       const kind = pgConstructorKind(node.expression, bindings)
-      if (kind !== undefined) poolSites.push({config: configOf(node, constants), kind, node})
+      // `new Pool()` takes its connection from PG* variables, but its pool options (timeouts) are all defaults
+      const noOptions = (node.arguments?.length ?? 0) === 0
+      if (kind !== undefined) poolSites.push({config: noOptions ? {kind: 'object', node, open: false, properties: new Map()} : configOf(node, constants), kind, node})
     }
     ts.forEachChild(node, visit)
   }
@@ -96,14 +100,15 @@ function importBindings(source: ts.SourceFile): Map<string, Binding> {
       const specifier = statement.moduleReference.expression
       if (ts.isStringLiteral(specifier)) bindings.set(statement.name.text, {imported: '*', module: specifier.text})
     } else if (ts.isVariableStatement(statement)) {
+      // `const pg = require('pg')`, `const {Pool} = pg` (after `import pg from 'pg'`), `const Pool = require('pg').Pool`
       for (const declaration of statement.declarationList.declarations) {
-        const module = declaration.initializer && requiredModule(declaration.initializer)
-        if (module === undefined) continue
-        if (ts.isIdentifier(declaration.name)) bindings.set(declaration.name.text, {imported: '*', module})
-        else if (ts.isObjectBindingPattern(declaration.name)) {
+        const source = declaration.initializer && resolveBinding(declaration.initializer, bindings)
+        if (source === undefined) continue
+        if (ts.isIdentifier(declaration.name)) bindings.set(declaration.name.text, source)
+        else if (ts.isObjectBindingPattern(declaration.name) && isWholeModule(source)) {
           for (const element of declaration.name.elements) {
             const imported = element.propertyName ? ts.isIdentifier(element.propertyName) ? element.propertyName.text : undefined : ts.isIdentifier(element.name) ? element.name.text : undefined
-            if (imported !== undefined && ts.isIdentifier(element.name)) bindings.set(element.name.text, {imported, module})
+            if (imported !== undefined && ts.isIdentifier(element.name)) bindings.set(element.name.text, memberOf(source, imported))
           }
         }
       }
@@ -125,36 +130,38 @@ function requiredModule(expression: ts.Expression): string | undefined {
 
 const PG_MODULES = new Set(['pg', 'pg-pool'])
 
-function pgConstructorKind(callee: ts.Expression, bindings: ReadonlyMap<string, Binding>): PoolSite['kind'] | undefined {
-  const node = skipOuterExpressions(callee)
-  const kindOf = (name: string): PoolSite['kind'] | undefined => (name === 'Pool' ? 'pg-pool' : name === 'Client' ? 'pg-client' : undefined)
-  if (ts.isIdentifier(node)) {
-    const binding = bindings.get(node.text)
-    if (binding === undefined || !PG_MODULES.has(binding.module)) return undefined
-    if (binding.module === 'pg-pool' && (binding.imported === 'default' || binding.imported === '*')) return 'pg-pool'
-    return kindOf(binding.imported)
-  }
+function isWholeModule(binding: Binding): boolean {
+  return binding.imported === '*' || binding.imported === 'default'
+}
+
+/** `module.name`: a named export; `.default` and pg's `.native` (same Pool and Client) are the module again. */
+function memberOf(binding: Binding, name: string): Binding {
+  return name === 'default' || (binding.module === 'pg' && name === 'native') ? binding : {imported: name, module: binding.module}
+}
+
+/** What an expression denotes among the imports: `pg`, `require('pg')`, `pg.Pool`, `require('pg').native.Pool`. */
+function resolveBinding(expression: ts.Expression, bindings: ReadonlyMap<string, Binding>): Binding | undefined {
+  const node = skipOuterExpressions(expression)
+  if (ts.isIdentifier(node)) return bindings.get(node.text)
+  const required = requiredModule(node)
+  if (required !== undefined) return {imported: '*', module: required}
   if (ts.isPropertyAccessExpression(node)) {
-    const target = skipOuterExpressions(node.expression)
-    const module = ts.isIdentifier(target) ? bindings.get(target.text) : undefined
-    if (module !== undefined && module.module === 'pg' && (module.imported === 'default' || module.imported === '*')) return kindOf(node.name.text)
-    if (requiredModule(target) === 'pg') return kindOf(node.name.text)
+    const target = resolveBinding(node.expression, bindings)
+    return target !== undefined && isWholeModule(target) ? memberOf(target, node.name.text) : undefined
   }
   return undefined
 }
 
+function pgConstructorKind(callee: ts.Expression, bindings: ReadonlyMap<string, Binding>): PoolSite['kind'] | undefined {
+  const binding = resolveBinding(callee, bindings)
+  if (binding === undefined || !PG_MODULES.has(binding.module)) return undefined
+  if (binding.module === 'pg-pool') return isWholeModule(binding) ? 'pg-pool' : undefined
+  return binding.imported === 'Pool' ? 'pg-pool' : binding.imported === 'Client' ? 'pg-client' : undefined
+}
+
 function isKnexCallee(callee: ts.Expression, bindings: ReadonlyMap<string, Binding>): boolean {
-  const node = skipOuterExpressions(callee)
-  if (ts.isIdentifier(node)) {
-    const binding = bindings.get(node.text)
-    return binding?.module === 'knex' && ['default', '*', 'knex', 'Knex'].includes(binding.imported)
-  }
-  if (requiredModule(node) === 'knex') return true
-  if (ts.isPropertyAccessExpression(node) && (node.name.text === 'knex' || node.name.text === 'default')) {
-    const target = skipOuterExpressions(node.expression)
-    return (ts.isIdentifier(target) && bindings.get(target.text)?.module === 'knex') || requiredModule(target) === 'knex'
-  }
-  return false
+  const binding = resolveBinding(callee, bindings)
+  return binding?.module === 'knex' && ['default', '*', 'knex', 'Knex'].includes(binding.imported)
 }
 
 function configOf(node: ts.NewExpression | ts.CallExpression, constants: ReadonlyMap<string, ts.Expression>): StaticObject | undefined {

@@ -20,15 +20,15 @@ export function poolSizeChecks(file: SourceFileFacts, context: RunContext): Pool
     if (target.environment === undefined) continue // knexfiles only: inline configs have no declared concurrency
     const option = poolOption(target, 'max')
     // A pool we cannot read, or a max from the environment, is left alone rather than guessed.
-    if (option === 'unknown' || (option !== 'absent' && option?.value.kind !== 'number')) continue
-    const max = option === 'absent' || option === undefined ? KNEX_POOL_DEFAULTS.max : Number((option.value as {value: number}).value)
+    if (option === 'unknown' || (option !== 'absent' && option.value.kind !== 'number')) continue
+    const max = option === 'absent' ? KNEX_POOL_DEFAULTS.max : Number((option.value as {value: number}).value)
     checks.push({
       concurrency: context.concurrency[target.environment] ?? context.concurrency['*'],
       demand: max * context.instances,
       instancesText: `${context.instances} instance${context.instances === 1 ? '' : 's'}`,
       label: option === 'absent' ? `${target.label} (knex's default max ${max})` : target.label,
       max,
-      node: option === 'absent' || option === undefined ? target.anchor : option.node,
+      node: option === 'absent' ? target.anchor : option.node,
     })
   }
   return checks

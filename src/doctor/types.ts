@@ -36,7 +36,7 @@ export interface PoolSite {
   kind: 'pg-pool' | 'pg-client' | 'knex'
   /** The `new Pool(...)` / `knex(...)` expression. */
   node: ts.NewExpression | ts.CallExpression
-  /** The first argument when it is an object literal (evaluated statically). */
+  /** The first argument when it is an object literal (evaluated statically); empty for `new Pool()` without options. */
   config: StaticObject | undefined
 }
 

@@ -66,11 +66,14 @@ function walk(dir: string, matchers: readonly Matcher[], files: Set<string>): vo
   }
 }
 
+/** As git decides: the deepest `.gitignore` with a matching pattern wins, so a `!negation` below re-includes. */
 function ignored(matchers: readonly Matcher[], path: string, directory: boolean): boolean {
-  for (const matcher of matchers) {
+  for (let index = matchers.length - 1; index >= 0; index--) {
+    const matcher = matchers[index]
     const rel = relative(matcher.base, path).split(sep).join('/')
     if (rel === '' || rel.startsWith('..')) continue
-    if (matcher.rules.ignores(directory ? `${rel}/` : rel)) return true
+    const verdict = matcher.rules.test(directory ? `${rel}/` : rel)
+    if (verdict.ignored || verdict.unignored) return verdict.ignored
   }
   return false
 }

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
-import {rm, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
@@ -22,6 +23,9 @@ const ESLINT_COMPACT = /^(.+):\sline\s(\d+),\scol\s(\d+),\s(Error|Warning|Info)\
 
 const CLASSIC_EXPECTED = [
   'error pool-undersized knexfile.js:11:20',
+  // `new pg.Pool()` without options: PG* variables give the connection, nothing gives the timeouts
+  'error missing-acquire-timeout src/workers/billing.js:4:14',
+  'warning missing-idle-timeout src/workers/billing.js:4:14',
   'error separate-pool src/workers/billing.js:4:14',
   'error missing-acquire-timeout src/workers/email.js:4:14',
   'warning missing-idle-timeout src/workers/email.js:4:14',
@@ -64,8 +68,8 @@ describe('poolctl doctor on the classic fixture project', () => {
     assert.equal(result.stderr, '')
     const report = JSON.parse(result.stdout) as {diagnostics: JsonDiagnostic[]; counts: Record<string, number>; filesScanned: number; root: string}
     assert.deepEqual(report.diagnostics.map((d) => `${d.severity} ${d.ruleId} ${d.path}:${d.line}:${d.column}`), CLASSIC_EXPECTED)
-    assert.deepEqual(report.counts, {error: 6, info: 0, warning: 1})
-    assert.equal(report.filesScanned, 8)
+    assert.deepEqual(report.counts, {error: 7, info: 0, warning: 2})
+    assert.equal(report.filesScanned, 9) // 8 sources and package.json
     assert.equal(report.diagnostics[0].file, join(dir, 'knexfile.js'))
     assert.match(report.diagnostics[0].message, /pool max 10 × 1 instance = 10 connections for a declared concurrency of 50/)
   })
@@ -83,17 +87,17 @@ describe('poolctl doctor on the classic fixture project', () => {
     }
     const first = ESLINT_COMPACT.exec(problems[0])!
     assert.deepEqual([first[1], first[2], first[3], first[4], first[6]], [join(dir, 'knexfile.js'), '11', '20', 'Error', 'pool-undersized'])
-    assert.equal(lines(result.stdout).at(-1), '7 problems (6 errors, 1 warning)')
+    assert.equal(lines(result.stdout).at(-1), '9 problems (7 errors, 2 warnings)')
   })
 
   it('gcc and github formats', async () => {
     const gcc = await runCli(['doctor', '--format', 'gcc'], {cwd: dir})
     assert.match(lines(gcc.stdout)[0], /^knexfile\.js:11:20: error: knexfile environment `production`: .* \[pool-undersized\]$/)
-    assert.match(lines(gcc.stdout)[3], /^src\/workers\/email\.js:4:14: warning: .* \[missing-idle-timeout\]$/)
+    assert.match(lines(gcc.stdout)[5], /^src\/workers\/email\.js:4:14: warning: .* \[missing-idle-timeout\]$/)
     const github = await runCli(['doctor', '--format', 'github'], {cwd: dir})
     assert.equal(github.code, 1)
     assert.match(lines(github.stdout)[0], /^::error file=knexfile\.js,line=11,col=20,endLine=11,endColumn=27,title=pool-undersized::knexfile environment `production`: pool max 10/)
-    assert.match(lines(github.stdout)[3], /^::warning file=src\/workers\/email\.js,line=4,col=14,.*title=missing-idle-timeout::/)
+    assert.match(lines(github.stdout)[5], /^::warning file=src\/workers\/email\.js,line=4,col=14,.*title=missing-idle-timeout::/)
   })
 
   it('SARIF validates against the SARIF 2.1.0 JSON schema, with repo-relative URIs and regions', async () => {
@@ -141,7 +145,7 @@ describe('poolctl doctor on the classic fixture project', () => {
   it('exit 0 when only warnings (or nothing) are found', async () => {
     const warnings = await runCli(['doctor', '--rule', 'missing-idle-timeout'], {cwd: dir})
     assert.equal(warnings.code, 0)
-    assert.deepEqual(lines(warnings.stdout).map((line) => ESLINT_COMPACT.exec(line)?.[4] ?? line), ['Warning', '1 problem (0 errors, 1 warning)'])
+    assert.deepEqual(lines(warnings.stdout).map((line) => ESLINT_COMPACT.exec(line)?.[4] ?? line), ['Warning', 'Warning', '2 problems (0 errors, 2 warnings)'])
     const clean = await runCli(['doctor', 'src/orders.js', 'src/server.js'], {cwd: dir})
     assert.equal(clean.code, 0)
     assert.equal(clean.stdout, '')
@@ -165,6 +169,7 @@ describe('poolctl doctor: config file and exit code 2', () => {
     const report = JSON.parse(result.stdout) as {diagnostics: JsonDiagnostic[]}
     assert.deepEqual(report.diagnostics.map((d) => `${d.severity} ${d.ruleId}`), [
       'error pool-undersized',
+      'warning missing-idle-timeout',
       'warning separate-pool',
       'warning missing-idle-timeout',
       'warning separate-pool',
@@ -241,5 +246,42 @@ describe('poolctl doctor --url', () => {
     assert.equal(result.code, 2)
     assert.equal(lines(result.stderr).length, 1)
     assert.ok(!result.stderr.includes('secret-pw'))
+  })
+})
+
+describe('poolctl doctor on files it cannot fully check', () => {
+  let dir: string
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'poolctl-doctor-odd-'))
+    await mkdir(join(dir, '.git'))
+    await mkdir(join(dir, 'src'))
+  })
+
+  after(async () => {
+    await rm(dir, {force: true, recursive: true})
+  })
+
+  it('nothing to check: exit 0, empty stdout, one note on stderr', async () => {
+    const result = await runCli(['doctor'], {cwd: dir})
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(result.stdout, '')
+    assert.deepEqual(lines(result.stderr), ["poolctl: warning: no JavaScript or TypeScript files to check in . (.gitignore'd files, node_modules and build output are skipped)"])
+  })
+
+  it('a syntax error is named on stderr, the rest of the file is still checked, and nothing crashes', async () => {
+    await writeFile(join(dir, 'src/broken.js'), "const {Pool} = require('pg')\nconst pool = new Pool({max: 5})\nfunction (\n")
+    await writeFile(join(dir, 'src/binary.js'), Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x02, 0x00, 0x9c]))
+    // deeper than the TypeScript parser's recursion can go
+    await writeFile(join(dir, 'src/deep.js'), `module.exports = ${'['.repeat(5000)}${']'.repeat(5000)}\n`)
+    const result = await runCli(['doctor', '--rule', 'missing-acquire-timeout', '--format', 'gcc'], {cwd: dir})
+    assert.equal(result.code, 1, result.stderr)
+    assert.match(result.stdout, /^src\/broken\.js:2:14: error: .*\[missing-acquire-timeout\]\n$/)
+    const stderr = lines(result.stderr)
+    assert.equal(stderr.length, 3, result.stderr)
+    assert.match(stderr[0], /^poolctl: warning: src\/binary\.js:1:1: syntax error \(.*\); checked only what the parser could recover$/)
+    assert.match(stderr[1], /^poolctl: warning: src\/broken\.js:3:\d+: syntax error \(.*\); checked only what the parser could recover$/)
+    assert.match(stderr[2], /^poolctl: warning: src\/deep\.js: not checked, nested too deeply to parse/)
+    assert.doesNotMatch(result.stderr, /\n\s+at /)
   })
 })

@@ -18,6 +18,7 @@ const RESULT: DoctorResult = {
   filesScanned: 2,
   root: '/repo',
   rules: [{rule: rule('separate-pool'), severity: 'error'}, {rule: rule('query-in-loop'), severity: 'warning'}],
+  warnings: [],
 }
 const OPTIONS = {cwd: '/repo/src', version: '0.1.0'}
 
@@ -50,6 +51,12 @@ describe('doctor reporters', () => {
         '::warning file=src/a b.js,line=7,col=3,endLine=7,endColumn=9,title=query-in-loop::100%25 of%0Arows',
       ].join('\n'),
     )
+    // a file name with the property separators `,` and `:` (and a CR in the message) cannot break the command
+    const odd = {...RESULT.diagnostics[1], message: 'a\r\nb: c, d', path: 'src/x,y:z%.js'}
+    assert.equal(
+      REPORTERS.github({...RESULT, diagnostics: [odd]}, OPTIONS),
+      '::warning file=src/x%2Cy%3Az%25.js,line=7,col=3,endLine=7,endColumn=9,title=query-in-loop::a%0D%0Ab: c, d',
+    )
   })
 
   it('json', () => {
@@ -64,6 +71,9 @@ describe('doctor reporters', () => {
     assert.equal(log.version, '2.1.0')
     const run = log.runs[0]
     assert.deepEqual(run.tool.driver.rules.map((r: {id: string; defaultConfiguration: {level: string}}) => [r.id, r.defaultConfiguration.level]), [['separate-pool', 'error'], ['query-in-loop', 'warning']])
+    for (const r of run.tool.driver.rules) {
+      assert.ok(r.shortDescription.text.length > 0 && r.fullDescription.text.includes(`docs/rules/${r.id}.md`), JSON.stringify(r))
+    }
     assert.deepEqual(run.originalUriBaseIds, {'%SRCROOT%': {uri: 'file:///repo/'}})
     assert.deepEqual(run.results[1], {
       level: 'warning',
@@ -72,5 +82,7 @@ describe('doctor reporters', () => {
       ruleId: 'query-in-loop',
       ruleIndex: 1,
     })
+    const odd = JSON.parse(REPORTERS.sarif({...RESULT, diagnostics: [{...RESULT.diagnostics[0], path: 'src/#1 ?.js'}]}, OPTIONS))
+    assert.equal(odd.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri, 'src/%231%20%3F.js')
   })
 })

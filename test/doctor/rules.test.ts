@@ -28,6 +28,26 @@ describe('separate-pool', () => {
     ])
   })
 
+  it('sees pg through every import shape: ESM default then destructured, require(...).Pool, pg.native, .cts/.mts', () => {
+    const files = {
+      'src/db.ts': "import knex from 'knex'\nexport const db = knex({client: 'pg'})\n",
+      'src/workers/a.mjs': "import pg from 'pg'\nconst {Pool, Client: PgClient} = pg\nexport const p = new Pool()\nexport const c = new PgClient()\n",
+      'src/workers/b.cts': "const Pool = require('pg').Pool\nexport const p = new Pool()\n",
+      'src/workers/c.js': "const pg = require('pg')\nconst p = new pg.native.Pool()\nconst q = new (require('pg').Pool)()\n",
+      'src/workers/d.mts': "import * as pg from 'pg'\nconst {Pool} = pg\nexport const p = new Pool()\n",
+    }
+    assert.deepEqual(found(files, 'separate-pool'), [
+      'separate-pool src/workers/a.mjs:3:18',
+      'separate-pool src/workers/a.mjs:4:18',
+      'separate-pool src/workers/b.cts:2:18',
+      'separate-pool src/workers/c.js:2:11',
+      'separate-pool src/workers/c.js:3:11',
+      'separate-pool src/workers/d.mts:3:18',
+    ])
+    // a local value that merely comes from pg is not a constructor of pg's
+    assert.deepEqual(found({'src/db.ts': files['src/db.ts'], 'src/x.js': "import pg from 'pg'\nconst {types} = pg\nnew types.Thing()\n"}, 'separate-pool'), [])
+  })
+
   it('does not flag the shared pool module, tests, other libraries\' Pool, or a single pool', () => {
     assert.deepEqual(found({'src/db.js': SHARED, 'src/orders.js': "const db = require('./db')\nmodule.exports = () => db('orders')\n"}, 'separate-pool'), [])
     assert.deepEqual(found({'src/db.js': SHARED, 'test/orders.test.js': "const {Client} = require('pg')\nconst c = new Client()\n"}, 'separate-pool'), [])
@@ -85,6 +105,8 @@ describe('missing-acquire-timeout', () => {
     assert.deepEqual(found({'knexfile.js': KNEXFILE("{client: 'pg', pool: {max: 10}}")}, 'missing-acquire-timeout'), ['missing-acquire-timeout knexfile.js:3:3'])
     const src = "const {Pool} = require('pg')\nconst a = new Pool({max: 5})\nconst b = new Pool({connectionTimeoutMillis: 0})\n"
     assert.deepEqual(found({'src/db.js': src}, 'missing-acquire-timeout'), ['missing-acquire-timeout src/db.js:2:11', 'missing-acquire-timeout src/db.js:3:21'])
+    // PG* variables can give the connection, never the pool's timeouts
+    assert.deepEqual(found({'src/db.mjs': "import pg from 'pg'\nconst {Pool} = pg\nexport const pool = new Pool()\n"}, 'missing-acquire-timeout'), ['missing-acquire-timeout src/db.mjs:3:21'])
   })
 
   it('does not flag acquireConnectionTimeout, pool.acquireTimeoutMillis, connectionTimeoutMillis, or options it cannot see', () => {
@@ -139,6 +161,11 @@ describe('unreleased-client', () => {
     assert.deepEqual(found({'src/a.js': src}, 'unreleased-client'), ['unreleased-client src/a.js:2:24', 'unreleased-client src/a.js:7:22'])
   })
 
+  it('flags pool.connect().then(client => …) released only when the work succeeds', () => {
+    const src = "pool.connect().then((client) => client.query('select 1').then(() => client.release()))\n"
+    assert.deepEqual(found({'src/a.js': src}, 'unreleased-client'), ['unreleased-client src/a.js:1:1'])
+  })
+
   it('does not flag try/finally release, a client handed to the caller, pool.query, or pg.Client#connect', () => {
     const src = [
       'async function a(pool) {',
@@ -159,6 +186,23 @@ describe('unreleased-client', () => {
       'await c.connect()',
       'const connecting = c.connect()',
       'await connecting',
+      'async function c(pool) {',
+      '  let client',
+      '  try {',
+      '    client = await pool.connect()',
+      "    await client.query('select 1')",
+      '  } finally {',
+      '    client?.release()',
+      '  }',
+      '}',
+      "pool.connect().then((client) => client.query('select 1').finally(() => client.release()))",
+      "const redis = await createClient({url}).connect()",
+      "const socket = await transport.connect()",
+      "await socket.send('x')",
+      'async function d(pool) {',
+      '  const client = await pool.connect()',
+      "  return client.query('select 1').finally(() => client.release())",
+      '}',
       '',
     ].join('\n')
     assert.deepEqual(found({'src/a.mjs': src}, 'unreleased-client'), [])
@@ -169,10 +213,13 @@ describe('race-timeout', () => {
   it('flags Promise.race of a query and a timer', () => {
     const src = "const rows = await Promise.race([\n  pool.query('select * from big'),\n  new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 5000)),\n])\nconst r2 = await Promise.race([db('t').select(), delay(1000)])\n"
     assert.deepEqual(found({'src/a.mjs': src}, 'race-timeout'), ['race-timeout src/a.mjs:1:20', 'race-timeout src/a.mjs:5:18'])
+    // the timer kept in a variable first
+    const named = "async function q(pool) {\n  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 5000))\n  return Promise.race([pool.query('select 1'), timeout])\n}\n"
+    assert.deepEqual(found({'src/b.mjs': named}, 'race-timeout'), ['race-timeout src/b.mjs:3:10'])
   })
 
   it('does not flag a race without a query (an HTTP call) or a query with statement_timeout', () => {
-    const src = "await Promise.race([fetch(url), sleep(1000)])\nawait pool.query({text: 'select 1', query_timeout: 5000})\nawait Promise.race([pool.query('select 1'), other.query('select 1')])\n"
+    const src = "await Promise.race([fetch(url), sleep(1000)])\nawait pool.query({text: 'select 1', query_timeout: 5000})\nawait Promise.race([pool.query('select 1'), other.query('select 1')])\nawait Promise.race([db('t').select().timeout(5000, {cancel: true}), abortion(AbortSignal.timeout(5000))])\n"
     assert.deepEqual(found({'src/a.mjs': src}, 'race-timeout'), [])
   })
 })
@@ -185,6 +232,12 @@ describe('force-free-lock', () => {
     assert.deepEqual(found({'globalSetup.ts': setup}, 'force-free-lock'), ['force-free-lock globalSetup.ts:2:9'])
     const server = "const {execSync} = require('node:child_process')\nexecSync('npx knex migrate:unlock && npx knex migrate:latest')\n"
     assert.deepEqual(found({'src/server.js': server}, 'force-free-lock'), ['force-free-lock src/server.js:2:10'])
+  })
+
+  it("flags migrate:unlock in package.json's start and test scripts, not in an operator's script", () => {
+    const pkg = JSON.stringify({name: 'app', scripts: {pretest: 'knex migrate:unlock && knex migrate:latest', start: 'node server.js', 'db:unlock': 'knex migrate:unlock', 'test:e2e': 'knex migrate:unlock; vitest'}}, null, 2)
+    assert.deepEqual(found({'package.json': pkg}, 'force-free-lock'), ['force-free-lock package.json:4:16', 'force-free-lock package.json:7:17'])
+    assert.deepEqual(found({'package.json': '{"scripts": {"start": "node server.js"}, "description": "never migrate:unlock"}'}, 'force-free-lock'), [])
   })
 
   it('does not flag an operator script, or a comment mentioning it', () => {
@@ -211,7 +264,7 @@ describe('migrate-retry-loop', () => {
   })
 
   it('does not flag a single migrate.latest(), or one per tenant database', () => {
-    const src = "await knex.migrate.latest()\nfor (const tenant of tenants) await tenant.migrate.latest()\ntry { await knex.migrate.latest() } catch (e) { process.exit(1) }\n"
+    const src = "await knex.migrate.latest()\nfor (const tenant of tenants) await tenant.migrate.latest()\ntry { await knex.migrate.latest() } catch (e) { process.exit(1) }\nfor (const tenant of tenants) {\n  try { await tenant.db.migrate.latest() } catch (error) { log.error({tenant, error}) }\n}\n"
     assert.deepEqual(found({'src/migrate.mjs': src}, 'migrate-retry-loop'), [])
   })
 })
@@ -243,6 +296,9 @@ describe('query-in-loop', () => {
       '',
     ].join('\n')
     assert.deepEqual(found({'src/a.mjs': src}, 'query-in-loop'), ['query-in-loop src/a.mjs:2:23', 'query-in-loop src/a.mjs:4:45', 'query-in-loop src/a.mjs:6:9'])
+    // one insert per item, the item as its data, inside a knex transaction
+    const writes = "await knex.transaction(async (trx) => {\n  for (const item of items) await trx('items').insert(item)\n})\n"
+    assert.deepEqual(found({'src/b.mjs': writes}, 'query-in-loop'), ['query-in-loop src/b.mjs:2:35'])
   })
 
   it('does not flag one query for all rows, a polling while loop, Promise.all, or a non-query await', () => {
@@ -255,6 +311,8 @@ describe('query-in-loop', () => {
       'for (const file of files) await fs.readFile(file)',
       "await Promise.all(rows.map((row) => pool.query('select $1', [row.id])))",
       'for (const statement of migrationStatements) await client.query(statement)',
+      'for (const job of jobs) await job.execute()',
+      'for (const shard of shards) await shard.pool.query("vacuum analyze t")',
       '',
     ].join('\n')
     assert.deepEqual(found({'src/a.mjs': src}, 'query-in-loop'), [])

@@ -22,7 +22,9 @@ describe('doctor file walk', () => {
       'src/types.d.ts': '',
       'src/schema.gen.ts': '',
       'src/readme.md': '',
-      'src/nested/.gitignore': 'secret.js\n',
+      // a deeper .gitignore re-includes what the root one ignores, as in git
+      'src/nested/.gitignore': 'secret.js\n!kept.gen.ts\n',
+      'src/nested/kept.gen.ts': '',
       'src/nested/secret.js': '',
       'src/nested/kept.mjs': '',
       'generated/client.js': '',
@@ -43,11 +45,11 @@ describe('doctor file walk', () => {
   })
 
   it('reads JS/TS sources, honours every .gitignore, skips dependencies, build output and dot-directories', () => {
-    assert.deepEqual(list(['.']), ['src/app.ts', 'src/legacy.cjs', 'src/nested/kept.mjs', 'src/view.tsx'])
+    assert.deepEqual(list(['.']), ['src/app.ts', 'src/legacy.cjs', 'src/nested/kept.gen.ts', 'src/nested/kept.mjs', 'src/view.tsx'])
   })
 
   it("a directory below the root still obeys the root's .gitignore", () => {
-    assert.deepEqual(list(['.'], join(dir, 'src')), ['src/app.ts', 'src/legacy.cjs', 'src/nested/kept.mjs', 'src/view.tsx'])
+    assert.deepEqual(list(['.'], join(dir, 'src')), ['src/app.ts', 'src/legacy.cjs', 'src/nested/kept.gen.ts', 'src/nested/kept.mjs', 'src/view.tsx'])
   })
 
   it('a file named on the command line is read even when ignored; a missing path is a usage error', () => {

@@ -24,6 +24,8 @@ export const sarif: Reporter = (result, {version}) => {
             rules: result.rules.map(({rule, severity}) => ({
               id: rule.id,
               shortDescription: {text: rule.summary},
+              // No helpUri: poolctl has no public home to point at yet; the help names the doc page instead.
+              fullDescription: {text: `${rule.summary} Problem, fix and examples: docs/rules/${rule.id}.md in poolctl.`},
               help: {text: `${rule.summary} See docs/rules/${rule.id}.md in poolctl.`},
               defaultConfiguration: {level: LEVEL[severity]},
             })),
@@ -38,7 +40,7 @@ export const sarif: Reporter = (result, {version}) => {
           locations: [
             {
               physicalLocation: {
-                artifactLocation: {uri: encodeURI(d.path), uriBaseId: '%SRCROOT%'},
+                artifactLocation: {uri: relativeUri(d.path), uriBaseId: '%SRCROOT%'},
                 region: {startLine: d.line, startColumn: d.column, endLine: d.endLine, endColumn: d.endColumn},
               },
             },
@@ -48,4 +50,9 @@ export const sarif: Reporter = (result, {version}) => {
     ],
   }
   return JSON.stringify(log, null, 2)
+}
+
+/** Each segment percent-encoded: encodeURI would leave `#` and `?`, which start a fragment or a query. */
+function relativeUri(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/')
 }

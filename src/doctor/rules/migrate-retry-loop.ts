@@ -1,6 +1,6 @@
 import ts from 'typescript'
 
-import {calleeName, calleeObject, callTakingCallback, isFunctionLike} from '../ast.js'
+import {calleeName, calleeObject, callTakingCallback, isFunctionLike, isOnLoopItem} from '../ast.js'
 import type {Finding, Rule} from '../types.js'
 
 const RETRY_HELPER = /retry|backoff|attempt/i
@@ -32,7 +32,8 @@ function retriedBy(call: ts.CallExpression): string | undefined {
   for (let node: ts.Node = call; node.parent !== undefined; node = node.parent) {
     const parent = node.parent
     if (ts.isTryStatement(parent) && parent.tryBlock === node) insideTry = true
-    if (insideTry && (ts.isForStatement(parent) || ts.isWhileStatement(parent) || ts.isDoStatement(parent) || ts.isForOfStatement(parent))) return 'in a loop'
+    // one try per tenant (`for (const tenant of tenants) try { await tenant.migrate.latest() } catch …`) is not a retry
+    if (insideTry && (ts.isForStatement(parent) || ts.isWhileStatement(parent) || ts.isDoStatement(parent) || ts.isForOfStatement(parent))) return isOnLoopItem(call) ? undefined : 'in a loop'
     if (isFunctionLike(parent)) {
       const helper = callTakingCallback(parent)
       return helper !== undefined && RETRY_HELPER.test(calleeName(helper) ?? '') ? `by ${calleeName(helper)}()` : undefined

@@ -19,10 +19,10 @@ export const rule: Rule = {
       } else if (target.kind === 'pg-pool') {
         const option = poolOption(target, 'connectionTimeoutMillis')
         if (option === 'unknown') continue
-        if (option !== 'absent' && !(option?.value.kind === 'number' && option.value.value === 0)) continue
+        if (option !== 'absent' && !(option.value.kind === 'number' && option.value.value === 0)) continue
         findings.push({
           message: `${target.label} has no connectionTimeoutMillis${option === 'absent' ? '' : ' (0 = none)'}: when the pool is exhausted or the server does not answer, connect() and query() wait forever; set e.g. connectionTimeoutMillis: 5000`,
-          node: option === 'absent' || option === undefined ? target.anchor : option.node,
+          node: option === 'absent' ? target.anchor : option.node,
         })
       }
     }

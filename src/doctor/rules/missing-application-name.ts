@@ -1,3 +1,5 @@
+import ts from 'typescript'
+
 import {poolConfigTargets} from '../ast.js'
 import {getProperty, type StaticValue} from '../static-value.js'
 import type {Finding, Rule} from '../types.js'
@@ -9,6 +11,8 @@ export const rule: Rule = {
   checkFile(file) {
     const findings: Finding[] = []
     for (const target of poolConfigTargets(file, {allEnvironments: true})) {
+      // `new Pool()` with no options is configured by PG* variables, PGAPPNAME included
+      if (target.kind !== 'knex' && ts.isNewExpression(target.anchor) && (target.anchor.arguments?.length ?? 0) === 0) continue
       const connection = target.kind === 'knex' ? getProperty(target.config, 'connection')?.value : target.config
       if (connection === undefined || hasApplicationName(connection) !== false) continue
       findings.push({

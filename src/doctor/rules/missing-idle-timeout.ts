@@ -11,7 +11,7 @@ export const rule: Rule = {
       if (target.kind === 'pg-client') continue
       const option = poolOption(target, 'idleTimeoutMillis')
       if (option === 'unknown') continue
-      if (option === 'absent' || option === undefined) {
+      if (option === 'absent') {
         const implicit = target.kind === 'knex' ? "tarn's implicit 30 s" : "pg's implicit 10 s"
         findings.push({
           message: `${target.label} sets no idleTimeoutMillis: idle connections live for ${implicit}, unrelated to the idle timeouts of the server, PgBouncer or a load balancer that cut them silently; set it explicitly below those, e.g. idleTimeoutMillis: 10000`,

@@ -13,7 +13,7 @@ export const rule: Rule = {
       if (target.kind === 'pg-client') continue
       const option = poolOption(target, 'min')
       if (option === 'unknown') continue
-      if (option === 'absent' || option === undefined) {
+      if (option === 'absent') {
         if (target.kind !== 'knex') continue // pg.Pool's default min is 0
         const min = KNEX_POOL_DEFAULTS.min
         findings.push({message: `${target.label} sets no pool.min: knex's default min ${min} keeps ${min} connections open per instance${perInstances(min)} even when idle, and they are the ones a firewall or the server cuts; set pool: {min: 0}`, node: target.anchor})

@@ -1,6 +1,6 @@
 import ts from 'typescript'
 
-import {calleeName, callTakingCallback, isFunctionLike, isQueryCall} from '../ast.js'
+import {calleeName, callTakingCallback, isFunctionLike, isOnLoopItem, isQueryCall} from '../ast.js'
 import type {Finding, Rule} from '../types.js'
 
 const ARRAY_CALLBACKS = new Set(['forEach', 'map', 'flatMap', 'reduce', 'filter', 'some', 'every'])
@@ -16,7 +16,7 @@ export const rule: Rule = {
       // A chained builder (db('t').where(...).first()) is reported once, at its outermost call.
       if (ts.isPropertyAccessExpression(call.parent) && ts.isCallExpression(call.parent.parent)) continue
       const loop = loopAround(call)
-      if (loop === undefined || runsTheLoopVariable(call)) continue
+      if (loop === undefined || isOnLoopItem(call)) continue
       findings.push({
         message: `awaited query inside ${loop}: one round trip per item (N+1), each holding a connection; fetch the rows in one query (where id = any($1), whereIn) or batch the writes`,
         node: call,
@@ -30,21 +30,6 @@ function isAwaited(call: ts.CallExpression): boolean {
   let node: ts.Node = call
   while (ts.isParenthesizedExpression(node.parent) || ts.isAsExpression(node.parent)) node = node.parent
   return ts.isAwaitExpression(node.parent)
-}
-
-/** `for (const statement of statements) await client.query(statement)`: a script of different
- * statements, one after the other (DDL in a transaction), not one query per row. */
-function runsTheLoopVariable(call: ts.CallExpression): boolean {
-  const sql = call.arguments[0]
-  if (sql === undefined || !ts.isIdentifier(sql)) return false
-  for (let node: ts.Node = call; node.parent !== undefined && !isFunctionLike(node); node = node.parent) {
-    const parent = node.parent
-    if (ts.isForOfStatement(parent) && ts.isVariableDeclarationList(parent.initializer)) {
-      const [binding] = parent.initializer.declarations
-      if (binding !== undefined && ts.isIdentifier(binding.name) && binding.name.text === sql.text) return true
-    }
-  }
-  return false
 }
 
 /** A for/for-of/for-in loop around the call (not a polling while loop), or an array callback such as rows.forEach(async …). */
