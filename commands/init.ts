@@ -18,8 +18,8 @@ identical files are left alone, so a second run changes nothing.
 On a TTY it asks which parts to scaffold; without one it needs --yes or --only.
 
 Exit codes: 0 done; 1 conflicts left unwritten; 3 a knexfile that fails to load,
-or --url could not be read; 64 bad flags, --dir not a project, contradictory
-sizing. See docs/init.md.`
+--url could not be read, or the project cannot be written; 64 bad flags, --dir
+not a project, contradictory sizing. See docs/init.md.`
 
   static override examples = [
     '<%= config.bin %> init --yes',
@@ -53,7 +53,7 @@ sizing. See docs/init.md.`
       throw new CliError(ErrorCode.USAGE, 'not a terminal: pass --yes (default parts) or --only PART,... to choose what to scaffold')
     }
     const server = flags['max-connections']
-      ? {maxConnections: flags['max-connections'], reservedConnections: 0, source: 'flag' as const, superuserReservedConnections: 3}
+      ? (await import('../src/sizing/sizing.js')).assumedCapacity(flags['max-connections'])
       : flags.url || flags.knexfile
         ? await (await import('../src/init/server.js')).readServerCapacity(await this.connectionSettings(), this.logger)
         : undefined

@@ -25,6 +25,8 @@ export interface Project {
   typescript: boolean
   testRunner: TestRunner
   packageManager: PackageManager
+  /** package.json names its package manager's version (`packageManager`, corepack): CI must not name another. */
+  packageManagerPinned: boolean
   /** package-lock.json / yarn.lock / pnpm-lock.yaml exists (CI can install frozen and cache). */
   lockfile: boolean
   knexfile: ExistingKnexfile | null
@@ -39,7 +41,7 @@ export async function detectProject(dir: string): Promise<Project> {
   const root = resolve(dir)
   const info = await stat(root).catch(() => undefined)
   if (!info?.isDirectory()) throw new CliError(ErrorCode.NOT_A_PROJECT, `--dir ${root} does not exist or is not a directory`)
-  let pkg: {name?: unknown; type?: unknown; scripts?: Record<string, unknown>; dependencies?: object; devDependencies?: object}
+  let pkg: {name?: unknown; type?: unknown; packageManager?: unknown; scripts?: Record<string, unknown>; dependencies?: object; devDependencies?: object}
   try {
     pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'))
   } catch (error) {
@@ -59,6 +61,7 @@ export async function detectProject(dir: string): Promise<Project> {
     lockfile: ['package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock', 'pnpm-lock.yaml'].some((file) => entries.has(file)),
     name,
     packageManager: entries.has('pnpm-lock.yaml') ? 'pnpm' : entries.has('yarn.lock') ? 'yarn' : 'npm',
+    packageManagerPinned: typeof pkg.packageManager === 'string',
     service: name.replace(/^@[^/]+\//, '').replaceAll(/[^\w.-]/g, '-'),
     sourceDir: entries.has('src') ? 'src' : '.',
     testDir: entries.has('test') || !entries.has('tests') ? 'test' : 'tests',

@@ -85,6 +85,7 @@ export async function renderFiles(project: Project, sizing: SizingResult, parts:
   const paths = layout(project)
   const usable = sizing.usable
   const production = sizing.environments.find((environment) => environment.profile === 'production') ?? sizing.environments[0]
+  const testEnvironment = ciEnvironment(sizing)
   const common: TemplateValues = {
     ...THRESHOLDS,
     acquireTimeoutMillis: production.acquireTimeoutMillis,
@@ -103,6 +104,7 @@ export async function renderFiles(project: Project, sizing: SizingResult, parts:
     poolModulePath: paths.pool,
     poolPercent: THRESHOLDS.poolRatio * 100,
     service: project.service,
+    testEnvironment,
     ts: project.typescript,
     warnPercent: THRESHOLDS.warnRatio * 100,
   }
@@ -159,7 +161,6 @@ export async function renderFiles(project: Project, sizing: SizingResult, parts:
         demand: sizing.demand,
         maxClientConn: Math.ceil(sizing.input.instances * sizing.perInstanceDemand * 1.25),
         usableText: usable === null ? 'unknown: pass --max-connections or --url' : `${usable}`,
-        userlistPath: posix.relative(posix.dirname(paths.pgbouncerIni), paths.userlist),
       }
       files.push(await render('pgbouncer', 'pgbouncer/pgbouncer.ini', paths.pgbouncerIni, bouncer))
       files.push(await render('pgbouncer', 'pgbouncer/userlist.txt', paths.userlist, {}, true))
@@ -177,6 +178,16 @@ function poolSettingsEntries(sizing: SizingResult): string {
     .join('\n')
 }
 
+/**
+ * The knexfile environment CI and the test set-up use (NODE_ENV): one named like a test environment,
+ * else a development one. Always `test` without a knexfile; never one the knexfile lacks, or knex's
+ * CLI would fall back to the whole file as one config and fail on a missing `client`.
+ */
+export function ciEnvironment(sizing: SizingResult): string {
+  const byProfile = (profile: string) => sizing.environments.find((environment) => environment.profile === profile)?.environment
+  return byProfile('test') ?? byProfile('development') ?? sizing.environments[0].environment
+}
+
 function ciValues(project: Project, knexfile: string): TemplateValues {
   const run = {npm: 'npx', pnpm: 'pnpm exec', yarn: 'yarn'}[project.packageManager]
   const knexCli = project.typescript ? `${run} tsx node_modules/knex/bin/cli.js` : `${run} knex`
@@ -189,6 +200,7 @@ function ciValues(project: Project, knexfile: string): TemplateValues {
     nodeVersion: 20,
     packageManager: project.packageManager,
     pnpm: project.packageManager === 'pnpm',
+    pnpmPinned: project.packageManagerPinned,
     testCommand: `${project.packageManager} test`,
   }
 }

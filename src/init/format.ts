@@ -40,7 +40,14 @@ export function formatInitReport(report: InitReport, options: {diff: boolean}): 
   else {
     out.push(report.dryRun ? 'Files (would be written)' : 'Files')
     for (const action of visible) {
-      const note = action.action === 'conflict' ? '  (exists and differs: not overwritten; --diff to see, --force to overwrite)' : action.secret ? '  (mode 0600)' : ''
+      const note =
+        action.action !== 'conflict'
+          ? action.secret
+            ? '  (mode 0600)'
+            : ''
+          : action.reason
+            ? `  (${action.reason}: not written, even with --force)`
+            : '  (exists and differs: not overwritten; --diff to see, --force to overwrite)'
       out.push(`  ${VERBS[action.action].padEnd(9)} ${action.path}${note}`)
     }
     if (unchanged > 0) out.push(`  ${unchanged} file(s) unchanged`)

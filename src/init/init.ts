@@ -1,7 +1,7 @@
 import {CliError, ErrorCode} from '../errors.js'
-import {DEFAULT_ENVIRONMENTS, type ServerCapacity, SizingError, type SizingInput, type SizingResult, sizePools} from '../sizing/sizing.js'
+import {DEFAULT_ENVIRONMENTS, profileOf, type ServerCapacity, SizingError, type SizingInput, type SizingResult, sizePools} from '../sizing/sizing.js'
 import {detectProject, type Project} from './detect.js'
-import {layout, type Part, PARTS, renderFiles} from './files.js'
+import {ciEnvironment, layout, type Part, PARTS, renderFiles} from './files.js'
 import {applyPlan, type FileAction, planFiles} from './plan.js'
 
 export interface InitReport {
@@ -65,7 +65,7 @@ export async function scaffold(project: Project, sizing: SizingResult, parts: Pa
     dryRun: options.dryRun,
     exitCode: conflicts.length > 0 ? 1 : 0,
     knexfileSnippet: snippet,
-    nextSteps: nextSteps(project, parts),
+    nextSteps: nextSteps(project, sizing, parts),
     overwritten: paths('overwrite'),
     parts,
     project: projectInfo,
@@ -74,10 +74,14 @@ export async function scaffold(project: Project, sizing: SizingResult, parts: Pa
   }
 }
 
-function nextSteps(project: Project, parts: Part[]): string[] {
+function nextSteps(project: Project, sizing: SizingResult, parts: Part[]): string[] {
   const paths = layout(project)
   const steps: string[] = []
   if (parts.includes('pool') && project.knexfile) steps.push(`use ${paths.pool} in ${project.knexfile.file} (snippet below); poolctl never edits an existing knexfile`)
+  const environment = ciEnvironment(sizing)
+  if ((parts.includes('ci') || parts.includes('tests')) && project.knexfile && profileOf(environment) !== 'test') {
+    steps.push(`${project.knexfile.file} has no test environment: CI and the test set-up use '${environment}' (NODE_ENV); add a 'test' one for a database of its own`)
+  }
   if (parts.includes('monitoring')) {
     steps.push(`call registerPoolMetrics(db) from ${paths.metrics} and serve /metrics; load ${paths.alerts} into Prometheus and import ${paths.dashboard} into Grafana`)
     steps.push(`run postgres_exporter with --extend.query-path=${paths.exporterQueries}`)
@@ -91,6 +95,6 @@ function nextSteps(project: Project, parts: Part[]): string[] {
     }[project.testRunner]
     steps.push(`load the test set-up: ${how}`)
   }
-  if (parts.includes('pgbouncer')) steps.push(`put the role's SCRAM hash into ${paths.userlist} and the database host into ${paths.pgbouncerIni}`)
+  if (parts.includes('pgbouncer')) steps.push(`put the role's SCRAM hash into ${paths.userlist} and the database host into ${paths.pgbouncerIni}; install both in /etc/pgbouncer/ (auth_file)`)
   return steps
 }

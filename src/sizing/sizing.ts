@@ -95,6 +95,11 @@ export function profileOf(environment: string): EnvironmentProfile {
   return 'production'
 }
 
+/** --max-connections alone: the reserves are assumed to be postgres' defaults (said so in the arithmetic). */
+export function assumedCapacity(maxConnections: number): ServerCapacity {
+  return {maxConnections, reservedConnections: 0, source: 'flag', superuserReservedConnections: DEFAULT_SUPERUSER_RESERVED}
+}
+
 export function usableSlots(server: ServerCapacity): number {
   return server.maxConnections - server.superuserReservedConnections - server.reservedConnections
 }

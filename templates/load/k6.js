@@ -6,7 +6,8 @@ import {check} from 'k6'
 import {Trend} from 'k6/metrics'
 
 const target = __ENV.TARGET_URL || 'http://localhost:3000/'
-const metricsUrl = __ENV.METRICS_URL || target.replace(/\/?$/, '') + '/metrics'
+// /metrics at the target's origin (as autocannon.mjs does), also when TARGET_URL names a path
+const metricsUrl = __ENV.METRICS_URL || target.replace(/^([a-z]+:\/\/[^/?#]+).*$/i, '$1') + '/metrics'
 const poolUsed = new Trend('knex_pool_used_ratio')
 
 export const options = {

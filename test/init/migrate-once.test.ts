@@ -100,6 +100,19 @@ function describeWorkers(title: string, spec: FixtureSpec, esm: boolean, setup: 
       await assertAppliedOnce(url)
     })
 
+    it(`${WORKERS} workers whose sessions have a short lock_timeout (a knexfile's afterCreate, PGOPTIONS): the waiting ones still wait`, async () => {
+      // lock_timeout applies to advisory locks too: without the set-up lifting it in its transaction,
+      // the workers queued behind the first one's 0.5 s migration are cancelled ("lock timeout").
+      const fresh = await createTestDatabase('init_migrate_lock_timeout')
+      try {
+        const results = await Promise.all(Array.from({length: WORKERS}, () => runWorker(dir, workerArgs(setup), fresh, {PGOPTIONS: '-c lock_timeout=100'})))
+        for (const [index, result] of results.entries()) assert.equal(result.code, 0, `worker ${index}: ${result.stderr}`)
+        await assertAppliedOnce(fresh)
+      } finally {
+        await dropTestDatabase(fresh)
+      }
+    })
+
     it(`${WORKERS} more workers once migrated, with POOLCTL_TRACK_MIGRATIONS=1: nothing applied again; tracking installed once`, async () => {
       const results = await Promise.all(Array.from({length: WORKERS}, () => runWorker(dir, workerArgs(setup), url, {POOLCTL_TRACK_MIGRATIONS: '1'})))
       for (const result of results) assert.equal(result.code, 0, result.stderr)

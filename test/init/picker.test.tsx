@@ -10,7 +10,7 @@ import {render} from 'ink-testing-library'
 
 import {PARTS} from '../../src/init/files.js'
 import {PartPicker} from '../../src/init/picker/components.js'
-import {initialPicker, keyOf, reducePicker, selectedParts} from '../../src/init/picker/state.js'
+import {initialPicker, keyOf, keysOf, reducePicker, selectedParts} from '../../src/init/picker/state.js'
 import {HAS_SCRIPT, spawnOnTerminal} from '../support/cli.js'
 import {createFixture, JS_ESM} from './support.js'
 
@@ -34,6 +34,11 @@ describe('init picker: state', () => {
 
   it('maps raw terminal input to keys', () => {
     assert.deepEqual(['\u001B[A', '\u001B[B', ' ', 'a', '\r', 'q', '\u0003', 'x'].map(keyOf), ['up', 'down', 'toggle', 'all', 'confirm', 'cancel', 'cancel', undefined])
+  })
+
+  it('splits one chunk holding several keys (fast typing, a paste, a busy machine) into all of them', () => {
+    assert.deepEqual(keysOf('aa \r'), ['all', 'all', 'toggle', 'confirm'])
+    assert.deepEqual(keysOf('\u001B[B\u001B[Bx \u001B'), ['down', 'down', 'toggle', 'cancel'])
   })
 })
 

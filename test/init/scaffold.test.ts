@@ -1,14 +1,15 @@
 /** `poolctl init` through the real CLI on fixture projects: what it writes, that it parses, idempotence, safety. */
 import assert from 'node:assert/strict'
-import {spawnSync} from 'node:child_process'
-import {readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {spawn, spawnSync} from 'node:child_process'
+import {chmod, copyFile, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
 
 import ts from 'typescript'
 import {parse as parseYaml} from 'yaml'
 
-import {runCli} from '../support/cli.js'
+import {BIN, cliEnv, runCli} from '../support/cli.js'
 import {createFixture, type FixtureSpec, JS_CJS, JS_ESM, TS_CJS, TS_ESM} from './support.js'
 
 interface InitJson {
@@ -20,6 +21,7 @@ interface InitJson {
   project: {esm: boolean; typescript: boolean; testRunner: string; knexfile: {file: string; environments: string[]} | null; workflows: string[]}
   sizing: {demand: number; usable: number | null; environments: Array<{environment: string; max: number}>}
   knexfileSnippet: string | null
+  nextSteps: string[]
 }
 
 const dirs: string[] = []
@@ -58,6 +60,7 @@ function typeErrors(dir: string, files: string[], module: ts.ModuleKind): string
 }
 
 const hasPromtool = spawnSync('promtool', ['--version']).status === 0
+const hasPgBouncer = spawnSync('pgbouncer', ['--version']).status === 0
 
 describe('poolctl init on a JS/CommonJS project with a knexfile and a workflow (mocha)', () => {
   it('follows the project: CommonJS .js files, mocha set-up, knexfile left alone with a snippet, own workflow next to the existing one', async () => {
@@ -83,6 +86,11 @@ describe('poolctl init on a JS/CommonJS project with a knexfile and a workflow (
     const workflow = await readFile(join(dir, '.github/workflows/poolctl.yml'), 'utf8')
     assert.match(workflow, /npm ci/)
     assert.match(workflow, /cache: npm/)
+    // No `test` environment in this knexfile: NODE_ENV=test would make knex's CLI take the whole file
+    // as one config ("client" missing) and the set-up throw; both use the development one, and say so.
+    assert.match(workflow, /^ {6}NODE_ENV: development$/m)
+    assert.match(setup, /environment = process\.env\.NODE_ENV \|\| 'development'\)/)
+    assert.ok(report.nextSteps.some((step) => step.includes("knexfile.js has no test environment: CI and the test set-up use 'development'")), report.nextSteps.join('\n'))
   })
 
   it('human output: the sizing table, the arithmetic, "configured now", every file; a second run changes nothing', async () => {
@@ -186,6 +194,7 @@ describe('generated monitoring, CI and editor files', () => {
     assert.equal(job.services.postgres.image, 'postgres:17')
     assert.match(job.services.postgres.options, /--health-cmd pg_isready/)
     assert.equal(job.permissions['security-events'], 'write')
+    assert.equal(job.env.NODE_ENV, 'test')
     const steps = job.steps as Array<{name?: string; run?: string; uses?: string; if?: string; with?: Record<string, string>}>
     const index = (predicate: (step: (typeof steps)[number]) => boolean) => steps.findIndex(predicate)
     const migrate = index((step) => /migrate:latest/.test(step.run ?? ''))
@@ -196,6 +205,24 @@ describe('generated monitoring, CI and editor files', () => {
     assert.equal(steps[upload].if, 'always()')
     assert.equal(steps[upload].with?.sarif_file, 'poolctl.sarif')
     assert.ok(!steps.some((step) => step.with?.cache), 'no npm cache without a lockfile (setup-node would fail)')
+  })
+
+  it('workflow for pnpm: pnpm set up before setup-node caches it; a version only when package.json has no packageManager', async () => {
+    type Step = {uses?: string; run?: string; with?: Record<string, unknown>}
+    const stepsFor = async (packageJson: Record<string, unknown>) => {
+      const project = await fixture({files: {'pnpm-lock.yaml': 'lockfileVersion: 9.0\n'}, packageJson})
+      assert.equal((await init(project, '--only', 'ci')).code, 0)
+      return (parseYaml(await readFile(join(project, '.github/workflows/poolctl.yml'), 'utf8')).jobs.test.steps as Step[])
+    }
+    const unpinned = await stepsFor({name: 'p'})
+    const setup = unpinned.findIndex((step) => step.uses === 'pnpm/action-setup@v4')
+    const node = unpinned.findIndex((step) => step.uses?.startsWith('actions/setup-node@'))
+    assert.ok(setup >= 0 && setup < node, JSON.stringify(unpinned))
+    assert.deepEqual(unpinned[setup].with, {version: 10})
+    assert.equal(unpinned[node].with?.cache, 'pnpm')
+    assert.ok(unpinned.some((step) => step.run === 'pnpm install --frozen-lockfile'))
+    const pinned = await stepsFor({name: 'p', packageManager: 'pnpm@9.15.0'})
+    assert.equal(pinned.find((step) => step.uses === 'pnpm/action-setup@v4')?.with, undefined, 'action-setup fails when the two name different versions')
   })
 
   it('.vscode/tasks.json runs poolctl doctor with the $eslint-compact matcher', async () => {
@@ -214,6 +241,19 @@ describe('generated monitoring, CI and editor files', () => {
       assert.match(text, /0\.8/) // pool ratio
     }
     assert.match(await readFile(join(dir, 'load/k6.js'), 'utf8'), /'p\(99\)<=500'/)
+  })
+
+  it('both load scripts sample the pool at /metrics on the target\'s origin, whatever path TARGET_URL names', async () => {
+    const k6 = await readFile(join(dir, 'load/k6.js'), 'utf8')
+    const autocannon = await readFile(join(dir, 'load/autocannon.mjs'), 'utf8')
+    const metricsUrl = (text: string, env: string) => {
+      const lines = text.split('\n').filter((line) => /^const (target|metricsUrl) =/.test(line))
+      return new Function(env, `${lines.join('\n')}\nreturn metricsUrl`)
+    }
+    for (const target of ['http://localhost:3000/health', 'http://localhost:3000/', 'http://localhost:3000']) {
+      assert.equal(metricsUrl(k6, '__ENV')({TARGET_URL: target}), 'http://localhost:3000/metrics', `k6, ${target}`)
+      assert.equal(metricsUrl(autocannon, 'process')({env: {TARGET_URL: target}}), 'http://localhost:3000/metrics', `autocannon, ${target}`)
+    }
   })
 })
 
@@ -268,6 +308,28 @@ describe('poolctl init: safety', () => {
     assert.match(ini, /^pool_mode = transaction$/m)
     assert.match(ini, /^default_pool_size = 44$/m)
     assert.match(await readFile(join(dir, 'db/pool.js'), 'utf8'), /production: \{min: 0, max: 44,/)
+  })
+
+  it('pgbouncer.ini: PgBouncer itself loads it (auth_file absolute, every setting known)', {skip: hasPgBouncer ? false : 'pgbouncer not installed'}, async () => {
+    const dir = await fixture(JS_ESM)
+    assert.equal((await init(dir, '--only', 'pgbouncer', '--max-connections', '100')).code, 0)
+    const ini = await readFile(join(dir, 'deploy/pgbouncer/pgbouncer.ini'), 'utf8')
+    assert.match(ini, /^auth_file = \/etc\/pgbouncer\/userlist\.txt$/m)
+    assert.doesNotMatch(ini, /^admin_users/m)
+    // The same file where it can start here: the userlist where we put it, a unix socket only, in a dir
+    // the (possibly unprivileged, -u nobody) pgbouncer can use.
+    const run = await mkdtemp(join(tmpdir(), 'poolctl-pgbouncer-'))
+    dirs.push(run)
+    await chmod(run, 0o777)
+    await copyFile(join(dir, 'deploy/pgbouncer/userlist.txt'), join(run, 'userlist.txt'))
+    await chmod(join(run, 'userlist.txt'), 0o644)
+    const local = ini
+      .replace(/^auth_file = .*$/m, `auth_file = ${join(run, 'userlist.txt')}`)
+      .replace(/^listen_addr = .*$/m, `listen_addr =\nunix_socket_dir = ${run}`)
+    await writeFile(join(run, 'pgbouncer.ini'), local, {mode: 0o644})
+    const log = await startPgBouncer(join(run, 'pgbouncer.ini'))
+    assert.match(log, /process up/, log)
+    assert.doesNotMatch(log, /ERROR|FATAL|WARNING/, log)
   })
 
   it('--only pool --dry-run is the sizing calculator alone', async () => {
@@ -354,7 +416,53 @@ describe('poolctl init: bad input is one line and a documented exit code', () =>
     assert.equal(both.code, 64)
     assert.deepEqual(Object.keys(await snapshotFiles(dir)), ['package.json'])
   })
+
+  it('a directory where a file goes, or a file where a directory goes: a conflict even with --force, the user\'s left alone', async () => {
+    const dir = await fixture({files: {'.vscode/tasks.json/keep.txt': 'mine\n', load: 'a file, not a directory\n'}, packageJson: {name: 'x'}})
+    const result = await init(dir, '--only', 'vscode,load', '--force')
+    assert.equal(result.code, 1, result.stderr)
+    assert.equal(result.stderr, '')
+    assert.match(result.stdout, /conflict {2}\.vscode\/tasks\.json {2}\(a directory is in the way: not written, even with --force\)/)
+    assert.match(result.stdout, /conflict {2}load\/k6\.js {2}\(a file is in the way of its directory: not written, even with --force\)/)
+    assert.deepEqual(await snapshotFiles(dir), {'.vscode/tasks.json/keep.txt': 'mine\n', load: 'a file, not a directory\n', 'package.json': '{\n  "name": "x"\n}\n'})
+  })
+
+  // root writes anywhere: run the CLI as nobody then (setpriv), else as ourselves.
+  const asRoot = process.getuid?.() === 0
+  const canDropRoot = asRoot && spawnSync('setpriv', ['--version']).status === 0
+  it('a read-only project: one PERMISSION_DENIED line (exit 3), before anything is written', {skip: asRoot && !canDropRoot ? 'running as root without setpriv' : false}, async () => {
+    const dir = await fixture(JS_ESM)
+    await chmod(join(dir, 'package.json'), 0o644)
+    await chmod(dir, 0o555)
+    const command = [BIN, 'init', '--dir', dir, '--yes', '--json']
+    const result = canDropRoot
+      ? spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...command], {encoding: 'utf8', env: cliEnv()})
+      : spawnSync(process.execPath, command, {encoding: 'utf8', env: cliEnv()})
+    await chmod(dir, 0o755)
+    assert.equal(result.status, 3, result.stderr)
+    const {error} = JSON.parse(result.stdout) as {error: {code: string; message: string}}
+    assert.equal(error.code, 'PERMISSION_DENIED')
+    assert.match(error.message, /^cannot write db\/pool\.js \(.* is not writable\): permission denied \(EACCES\); nothing was written$/)
+    assert.deepEqual(Object.keys(await snapshotFiles(dir)), ['package.json'])
+  })
 })
+
+
+/** Start pgbouncer on `ini` until it is up (or exits), then stop it; its log. */
+async function startPgBouncer(ini: string): Promise<string> {
+  const args = process.getuid?.() === 0 ? ['-u', 'nobody', ini] : [ini]
+  const child = spawn('pgbouncer', args, {stdio: ['ignore', 'pipe', 'pipe']})
+  let log = ''
+  return new Promise((resolvePromise) => {
+    const collect = (chunk: Buffer) => {
+      log += chunk.toString()
+      if (/process up/.test(log)) child.kill('SIGTERM')
+    }
+    child.stdout.on('data', collect)
+    child.stderr.on('data', collect)
+    child.on('close', () => resolvePromise(log))
+  })
+}
 
 /** Every file under dir (but node_modules) with its content. */
 async function snapshotFiles(dir: string): Promise<Record<string, string>> {

@@ -54,4 +54,12 @@ describe('init: writeFileAtomic and the plan', () => {
     assert.match(plain[2].diff ?? '', /^-old\n\+new$/m)
     assert.deepEqual((await planFiles(dir, files, {force: true})).map((action) => action.action), ['create', 'skip', 'overwrite'])
   })
+
+  it('a file that differs only by CRLF line endings (git autocrlf on Windows) is the same file: skipped', async () => {
+    await writeFile(join(dir, 'crlf.json'), '{\r\n  "a": 1\r\n}\r\n')
+    const files = [{content: '{\n  "a": 1\n}\n', part: 'vscode' as const, path: 'crlf.json', secret: false}]
+    assert.deepEqual((await planFiles(dir, files, {force: false})).map((action) => action.action), ['skip'])
+    files[0].content = '{\n  "a": 2\n}\n'
+    assert.deepEqual((await planFiles(dir, files, {force: false})).map((action) => action.action), ['conflict'])
+  })
 })

@@ -38,7 +38,22 @@ export function reducePicker(state: PickerState, key: PickerKey): PickerState {
   }
 }
 
-/** Raw terminal input → picker keys (arrows, j/k, space, a, enter; q, Escape, Ctrl-C cancel). */
+/**
+ * One chunk of raw terminal input → the keys in it, in order. A fast typist, a paste or a loaded
+ * machine delivers several keys in one read ("aa \r"); an arrow is one three-byte escape sequence.
+ */
+export function keysOf(data: string): PickerKey[] {
+  const keys: PickerKey[] = []
+  for (let index = 0; index < data.length; ) {
+    const length = data.startsWith('\u001B[', index) ? 3 : 1
+    const key = keyOf(data.slice(index, index + length))
+    if (key) keys.push(key)
+    index += length
+  }
+  return keys
+}
+
+/** One key's raw input → picker key (arrows, j/k, space, a, enter; q, Escape, Ctrl-C cancel). */
 export function keyOf(data: string): PickerKey | undefined {
   if (data === '\u001B[A' || data === 'k') return 'up'
   if (data === '\u001B[B' || data === 'j') return 'down'
