@@ -27,8 +27,13 @@ export interface Project {
   packageManager: PackageManager
   /** package.json names its package manager's version (`packageManager`, corepack): CI must not name another. */
   packageManagerPinned: boolean
+  /** Yarn 2+ (Berry: a .yarnrc.yml, or packageManager yarn@2+), whose frozen install is `--immutable`. */
+  yarnBerry: boolean
   /** package-lock.json / yarn.lock / pnpm-lock.yaml exists (CI can install frozen and cache). */
   lockfile: boolean
+  /** Where the project pins its Node version, for actions/setup-node's node-version-file: .nvmrc,
+   * .node-version, .tool-versions (a nodejs line) or package.json (volta.node / engines.node); null = none. */
+  nodeVersionFile: string | null
   knexfile: ExistingKnexfile | null
   workflows: string[]
   /** Where generated source goes: src/ when the project has one, else the root. */
@@ -41,7 +46,16 @@ export async function detectProject(dir: string): Promise<Project> {
   const root = resolve(dir)
   const info = await stat(root).catch(() => undefined)
   if (!info?.isDirectory()) throw new CliError(ErrorCode.NOT_A_PROJECT, `--dir ${root} does not exist or is not a directory`)
-  let pkg: {name?: unknown; type?: unknown; packageManager?: unknown; scripts?: Record<string, unknown>; dependencies?: object; devDependencies?: object}
+  let pkg: {
+    name?: unknown
+    type?: unknown
+    packageManager?: unknown
+    scripts?: Record<string, unknown>
+    dependencies?: object
+    devDependencies?: object
+    engines?: {node?: unknown}
+    volta?: {node?: unknown}
+  }
   try {
     pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'))
   } catch (error) {
@@ -60,8 +74,10 @@ export async function detectProject(dir: string): Promise<Project> {
     knexfile: await detectKnexfile(root, entries),
     lockfile: ['package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock', 'pnpm-lock.yaml'].some((file) => entries.has(file)),
     name,
+    nodeVersionFile: await detectNodeVersionFile(root, entries, typeof pkg.volta?.node === 'string' || typeof pkg.engines?.node === 'string'),
     packageManager: entries.has('pnpm-lock.yaml') ? 'pnpm' : entries.has('yarn.lock') ? 'yarn' : 'npm',
     packageManagerPinned: typeof pkg.packageManager === 'string',
+    yarnBerry: entries.has('.yarnrc.yml') || (typeof pkg.packageManager === 'string' && /^yarn@(?!1\.)/.test(pkg.packageManager)),
     service: name.replace(/^@[^/]+\//, '').replaceAll(/[^\w.-]/g, '-'),
     sourceDir: entries.has('src') ? 'src' : '.',
     testDir: entries.has('test') || !entries.has('tests') ? 'test' : 'tests',
@@ -91,6 +107,15 @@ async function detectKnexfile(root: string, entries: Set<string>): Promise<Exist
     if (migrationsDirectory === null && typeof directory === 'string') migrationsDirectory = directory
   }
   return {environments: keyedByEnvironment ? Object.keys(configs) : [], file, migrationsDirectory, poolMax}
+}
+
+async function detectNodeVersionFile(root: string, entries: Set<string>, packageJsonPins: boolean): Promise<string | null> {
+  for (const file of ['.nvmrc', '.node-version']) if (entries.has(file)) return file
+  if (entries.has('.tool-versions')) {
+    const text = await readFile(join(root, '.tool-versions'), 'utf8').catch(() => '')
+    if (/^nodejs\s+\S/m.test(text)) return '.tool-versions'
+  }
+  return packageJsonPins ? 'package.json' : null
 }
 
 async function listWorkflows(root: string): Promise<string[]> {

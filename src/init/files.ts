@@ -194,10 +194,12 @@ function ciValues(project: Project, knexfile: string): TemplateValues {
   return {
     cache: project.lockfile,
     installCommand: project.lockfile
-      ? {npm: 'npm ci', pnpm: 'pnpm install --frozen-lockfile', yarn: 'yarn install --frozen-lockfile'}[project.packageManager]
+      ? {npm: 'npm ci', pnpm: 'pnpm install --frozen-lockfile', yarn: project.yarnBerry ? 'yarn install --immutable' : 'yarn install --frozen-lockfile'}[project.packageManager]
       : `${project.packageManager} install`,
     migrateCommand: `${knexCli} migrate:latest --knexfile ${knexfile}`,
+    // The project's own pin when it has one (setup-node reads these files), else the oldest maintained LTS line poolctl itself runs on.
     nodeVersion: 20,
+    nodeVersionFile: project.nodeVersionFile ?? '',
     packageManager: project.packageManager,
     pnpm: project.packageManager === 'pnpm',
     pnpmPinned: project.packageManagerPinned,

@@ -225,6 +225,24 @@ describe('generated monitoring, CI and editor files', () => {
     assert.equal(pinned.find((step) => step.uses === 'pnpm/action-setup@v4')?.with, undefined, 'action-setup fails when the two name different versions')
   })
 
+  it('workflow: the Node version comes from the project\'s own pin when it has one; Yarn 2+ installs --immutable', async () => {
+    type Step = {uses?: string; run?: string; with?: Record<string, unknown>}
+    const stepsFor = async (spec: Parameters<typeof fixture>[0]) => {
+      const project = await fixture(spec)
+      assert.equal((await init(project, '--only', 'ci')).code, 0)
+      return parseYaml(await readFile(join(project, '.github/workflows/poolctl.yml'), 'utf8')).jobs.test.steps as Step[]
+    }
+    const setupNode = (steps: Step[]) => steps.find((step) => step.uses?.startsWith('actions/setup-node@'))?.with
+    assert.deepEqual(setupNode(await stepsFor({packageJson: {name: 'a'}})), {'node-version': 20})
+    assert.deepEqual(setupNode(await stepsFor({files: {'.nvmrc': '22\n'}, packageJson: {name: 'b', engines: {node: '>=20'}}})), {'node-version-file': '.nvmrc'})
+    assert.deepEqual(setupNode(await stepsFor({packageJson: {name: 'c', engines: {node: '>=22'}}})), {'node-version-file': 'package.json'})
+    assert.deepEqual(setupNode(await stepsFor({files: {'.tool-versions': 'python 3.12.0\n'}, packageJson: {name: 'd'}})), {'node-version': 20}, 'no nodejs line')
+    const berry = await stepsFor({files: {'.yarnrc.yml': 'nodeLinker: node-modules\n', 'yarn.lock': '__metadata:\n'}, packageJson: {name: 'e'}})
+    assert.ok(berry.some((step) => step.run === 'yarn install --immutable'), JSON.stringify(berry))
+    const classic = await stepsFor({files: {'yarn.lock': '# yarn lockfile v1\n'}, packageJson: {name: 'f', packageManager: 'yarn@1.22.22'}})
+    assert.ok(classic.some((step) => step.run === 'yarn install --frozen-lockfile'), JSON.stringify(classic))
+  })
+
   it('.vscode/tasks.json runs poolctl doctor with the $eslint-compact matcher', async () => {
     const tasks = JSON.parse(await readFile(join(dir, '.vscode/tasks.json'), 'utf8'))
     const doctor = tasks.tasks.find((task: {label: string}) => task.label === 'poolctl: doctor')
