@@ -119,15 +119,22 @@ export async function renderFiles(project: Project, sizing: SizingResult, parts:
   const poolImportFromKnexfile = importSpecifier(paths.knexfile, paths.pool, project)
   for (const part of parts) {
     if (part === 'pool') {
-      files.push(await render('pool', 'pool/pool.tmpl', paths.pool, {arithmeticComment: sizing.arithmetic.map((line) => `//   ${line}`).join('\n'), poolSettingsEntries: poolSettingsEntries(sizing)}))
+      files.push(
+        await render('pool', 'pool/pool.tmpl', paths.pool, {
+          arithmeticComment: sizing.arithmetic.map((line) => `//   ${line}`).join('\n'),
+          poolSettingsEntries: poolSettingsEntries(sizing),
+          productionString: jsString(production.environment),
+        }),
+      )
       const knexfileValues = {
-        environmentList: sizing.environments.map((environment) => `'${environment.environment}'`).join(', '),
+        environmentList: sizing.environments.map((environment) => jsString(environment.environment)).join(', '),
         knexfile: paths.knexfile,
         migrationsDirectory: project.knexfile?.migrationsDirectory ?? './migrations',
         poolModuleImport: poolImportFromKnexfile,
       }
-      const others = sizing.environments.filter((environment) => environment !== production).map((environment) => `'${environment.environment}'`)
-      if (project.knexfile) snippet = (await render('pool', 'pool/knexfile-snippet.tmpl', paths.knexfile, {...knexfileValues, otherEnvironments: others.join(', ') || 'your other environments', productionName: production.environment})).content
+      const others = sizing.environments.filter((environment) => environment !== production).map((environment) => jsString(environment.environment))
+      const productionValues = {productionKey: jsKey(production.environment), productionName: production.environment, productionString: jsString(production.environment)}
+      if (project.knexfile) snippet = (await render('pool', 'pool/knexfile-snippet.tmpl', paths.knexfile, {...knexfileValues, ...productionValues, otherEnvironments: others.join(', ') || 'your other environments'})).content
       else files.push(await render('pool', 'pool/knexfile.tmpl', paths.knexfile, knexfileValues))
     } else if (part === 'monitoring') {
       files.push(await render('monitoring', 'monitoring/metrics.tmpl', paths.metrics))
@@ -169,11 +176,20 @@ export async function renderFiles(project: Project, sizing: SizingResult, parts:
   return {files, snippet}
 }
 
+/** A knexfile environment name as a JS string literal: names are the user's and may hold any character. */
+function jsString(name: string): string {
+  return `'${name.replaceAll(/[\\']/g, '\\$&').replaceAll('\n', '\\n').replaceAll('\r', '\\r')}'`
+}
+
+/** The same name as an object key: bare when it is an identifier. */
+function jsKey(name: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(name) ? name : jsString(name)
+}
+
 function poolSettingsEntries(sizing: SizingResult): string {
   return sizing.environments
     .map(({acquireTimeoutMillis, createTimeoutMillis, environment, idleTimeoutMillis, max, min, reapIntervalMillis}) => {
-      const key = /^[A-Za-z_$][\w$]*$/.test(environment) ? environment : JSON.stringify(environment)
-      return `  ${key}: {min: ${min}, max: ${max}, acquireTimeoutMillis: ${acquireTimeoutMillis}, createTimeoutMillis: ${createTimeoutMillis}, idleTimeoutMillis: ${idleTimeoutMillis}, reapIntervalMillis: ${reapIntervalMillis}},`
+      return `  ${jsKey(environment)}: {min: ${min}, max: ${max}, acquireTimeoutMillis: ${acquireTimeoutMillis}, createTimeoutMillis: ${createTimeoutMillis}, idleTimeoutMillis: ${idleTimeoutMillis}, reapIntervalMillis: ${reapIntervalMillis}},`
     })
     .join('\n')
 }

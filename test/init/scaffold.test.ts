@@ -93,6 +93,21 @@ describe('poolctl init on a JS/CommonJS project with a knexfile and a workflow (
     assert.ok(report.nextSteps.some((step) => step.includes("knexfile.js has no test environment: CI and the test set-up use 'development'")), report.nextSteps.join('\n'))
   })
 
+  it('environment names are the user\'s: quotes and dashes still give valid JS, and an unknown environment gets the production one\'s pool', async () => {
+    const knexfile = `module.exports = {\n  "it's-dev": {client: 'pg', connection: 'postgres://x/y'},\n  'prod-eu': {client: 'pg', connection: 'postgres://x/y'},\n}\n`
+    const project = await fixture({files: {'knexfile.js': knexfile}, packageJson: {name: 'quotes'}})
+    const {code, report} = await initJson(project, '--only', 'pool', '--api-concurrency', '7')
+    assert.equal(code, 0)
+    const pool = await readFile(join(project, 'db/pool.js'), 'utf8')
+    assert.deepEqual(syntaxErrors('db/pool.js', pool), [])
+    assert.deepEqual(syntaxErrors('snippet.js', report.knexfileSnippet ?? ''), [])
+    const {createRequire} = await import('node:module')
+    const {poolFor} = createRequire(join(project, 'package.json'))('./db/pool.js') as {poolFor(environment: string): {max: number}}
+    assert.equal(poolFor('prod-eu').max, 7)
+    assert.equal(poolFor('staging').max, 7, 'unknown → the production-profile environment, prod-eu')
+    assert.ok(poolFor("it's-dev").max <= 10)
+  })
+
   it('human output: the sizing table, the arithmetic, "configured now", every file; a second run changes nothing', async () => {
     const dir = await fixture(JS_CJS)
     const first = await init(dir, '--yes', '--api-concurrency', '50', '--workers', '5', '--connections-per-worker', '2')
