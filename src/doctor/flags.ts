@@ -60,5 +60,9 @@ export const doctorFlags = {
 
 /** `--rule a --rule b,c` → ['a', 'b', 'c']. */
 export function ruleList(values: readonly string[] | undefined): string[] | undefined {
-  return values?.flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean)
+  if (values === undefined) return undefined
+  const ids = values.flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean)
+  // `--rule ''` (an unset shell variable) must not silently mean "every rule".
+  if (ids.length === 0) throw new CliError(ErrorCode.USAGE, '--rule needs at least one rule id')
+  return ids
 }

@@ -184,6 +184,7 @@ describe('poolctl doctor: config file and exit code 2', () => {
     ['an unknown flag', ['--bogus'], undefined, /--bogus/],
     ['a bad --format', ['--format', 'xml'], undefined, /format/],
     ['an unknown --rule', ['--rule', 'no-such-rule'], undefined, /unknown rule no-such-rule/],
+    ['an empty --rule (an unset shell variable)', ['--rule', ''], undefined, /--rule needs at least one rule id/],
     ['a bad --instances', ['--instances', '0'], undefined, /--instances/],
     ['a missing path', ['no/such/dir'], undefined, /no such file or directory: no\/such\/dir/],
     ['an unknown config key', [], {doctor: {concurency: 50}}, /unknown key "concurency"/],
