@@ -11,7 +11,7 @@ import {render} from 'ink-testing-library'
 import {PARTS} from '../../src/init/files.js'
 import {PartPicker} from '../../src/init/picker/components.js'
 import {initialPicker, keyOf, keysOf, reducePicker, selectedParts} from '../../src/init/picker/state.js'
-import {HAS_SCRIPT, spawnOnTerminal} from '../support/cli.js'
+import {HAS_SCRIPT, spawnOnTerminal, typeOnceShown} from '../support/cli.js'
 import {createFixture, JS_ESM} from './support.js'
 
 describe('init picker: state', () => {
@@ -61,25 +61,8 @@ describe('init picker: on a real terminal', {skip: HAS_SCRIPT ? false : 'util-li
     for (const dir of dirs) await rm(dir, {force: true, recursive: true})
   })
 
-  async function onTerminal(dir: string, keys: string[]): Promise<{code: number | null; output: string}> {
-    const child = spawnOnTerminal(['init', '--dir', dir])
-    let output = ''
-    let sent = false
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk
-      if (!sent && output.includes('Scaffold which parts?')) {
-        sent = true
-        // one key per write, as a person types: the picker reads raw input chunk by chunk
-        void (async () => {
-          for (const key of keys) {
-            child.stdin.write(key)
-            await new Promise((resolve) => setTimeout(resolve, 50))
-          }
-        })()
-      }
-    })
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-    return {code, output}
+  function onTerminal(dir: string, keys: string[]): Promise<{code: number | null; output: string}> {
+    return typeOnceShown(spawnOnTerminal(['init', '--dir', dir]), (output) => output.includes('Scaffold which parts?'), keys)
   }
 
   it('"a" (none), space on the first part (pool), enter: writes only the pool files', async () => {

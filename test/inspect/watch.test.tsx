@@ -15,7 +15,7 @@ import {runWatch} from '../../src/inspect/watch/facade.js'
 import {RefreshLoop, type RefreshResult} from '../../src/inspect/watch/loop.js'
 import {HISTORY_LENGTH, initialWatchState, isStale, withError, withReport} from '../../src/inspect/watch/state.js'
 import type {PgBouncerReport, PostgresReport} from '../../src/inspect/types.js'
-import {BIN, cliEnv, HAS_SCRIPT, PROJECT_ROOT, spawnOnTerminal} from '../support/cli.js'
+import {BIN, cliEnv, HAS_SCRIPT, PROJECT_ROOT, spawnOnTerminal, typeOnceShown} from '../support/cli.js'
 import {createTestDatabase, dropTestDatabase, withClient} from '../support/postgres.js'
 import {ESCAPE} from './support.js'
 
@@ -269,18 +269,8 @@ describe('poolctl inspect --watch (real CLI)', () => {
     const child = spawnOnTerminal(['inspect', '--watch', '--url', url])
     const deadline = setTimeout(() => child.kill('SIGKILL'), 30_000)
     t.after(() => clearTimeout(deadline))
-    let output = ''
-    const drawn = new Promise<void>((resolve, reject) => {
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        output += chunk
-        if (output.includes('q to quit') && output.includes('Top applications')) resolve()
-      })
-      child.on('exit', (code) => reject(new Error(`exited (${code}) before drawing: ${output}`)))
-    })
-    await drawn
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-    child.stdin.write('q')
-    assert.equal(await exited, 0, output)
+    const {code, output} = await typeOnceShown(child, (text) => text.includes('q to quit') && text.includes('Top applications'), ['q'])
+    assert.equal(code, 0, output)
     assert.ok(ESCAPE.test(output), 'ink draws with escape codes in a terminal')
     assert.match(output, /Connections/)
     assert.equal(await inspectSessions(), 0)

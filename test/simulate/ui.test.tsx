@@ -94,25 +94,15 @@ describe('simulate plain output', () => {
 
 describe('simulate in a real terminal', () => {
   it('ink draws the dashboard and q stops the run cleanly (report printed, exit 130)', async (t) => {
-    const {HAS_SCRIPT, spawnOnTerminal} = await import('../support/cli.js')
+    const {HAS_SCRIPT, spawnOnTerminal, typeOnceShown} = await import('../support/cli.js')
     if (!HAS_SCRIPT) {
       t.skip('util-linux `script` not installed: no pseudo-terminal to run ink in')
       return
     }
     // A virtual hour at 1000/s takes far longer than this test: only q ends it early.
     const child = spawnOnTerminal(['simulate', '--virtual', '--rate', '1000', '--duration', '1h'])
-    let output = ''
-    const drawn = new Promise<void>((resolve, reject) => {
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        output += chunk
-        if (output.includes('q or Ctrl-C') && output.includes('pool in use')) resolve()
-      })
-      child.on('exit', (code) => reject(new Error(`exited (${code}) before drawing: ${output}`)))
-    })
-    await drawn
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-    child.stdin.write('q')
-    assert.equal(await exited, 130, output)
+    const {code, output} = await typeOnceShown(child, (text) => text.includes('q or Ctrl-C') && text.includes('pool in use'), ['q'])
+    assert.equal(code, 130, output)
     assert.ok(ESCAPE.test(output), 'ink draws with escape codes in a terminal')
     assert.match(output, /stopped early/)
     assert.match(output, /Recommendations/)

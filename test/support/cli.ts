@@ -68,6 +68,33 @@ export function spawnOnTerminal(args: string[], env: NodeJS.ProcessEnv = termina
   return spawn('script', ['-qfec', command, '/dev/null'], {cwd: PROJECT_ROOT, env, stdio: ['pipe', 'pipe', 'pipe']})
 }
 
+/**
+ * Talk to a child on a pseudo-terminal: once its output satisfies `shown`, type `keys` one write at a
+ * time, 50 ms apart (as a person types; raw-mode readers take input chunk by chunk), then wait for it
+ * to close. The exit code and everything it printed, to assert on.
+ */
+export async function typeOnceShown(
+  child: ChildProcessWithoutNullStreams,
+  shown: (output: string) => boolean,
+  keys: readonly string[],
+): Promise<{code: number | null; output: string}> {
+  let output = ''
+  let typing = false
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk
+    if (typing || !shown(output)) return
+    typing = true
+    void (async () => {
+      for (const key of keys) {
+        child.stdin.write(key)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    })()
+  })
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+  return {code, output}
+}
+
 /** Run `node bin/run.js ...args` and collect everything. Never rejects on a non-zero exit. */
 export async function runCli(args: string[], options: RunCliOptions = {}): Promise<CliResult> {
   const startedAt = performance.now()

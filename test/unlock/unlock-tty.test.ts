@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 
-import {cliEnv, HAS_SCRIPT, spawnOnTerminal} from '../support/cli.js'
+import {cliEnv, HAS_SCRIPT, spawnOnTerminal, typeOnceShown} from '../support/cli.js'
 import {createTestDatabase, dropTestDatabase, withClient} from '../support/postgres.js'
 import {createKnexTables, lockRows} from './helpers.js'
 
 /** On a pseudo-terminal, the test types the answer once the question shows. */
-async function answerOnTty(url: string, answer: string): Promise<{code: number | null; output: string}> {
+function answerOnTty(url: string, answer: string): Promise<{code: number | null; output: string}> {
   const child = spawnOnTerminal(['unlock-migrations', '--url', url], cliEnv())
-  let output = ''
-  let answered = false
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk
-    if (!answered && output.includes('Go ahead? [y/N]')) {
-      answered = true
-      child.stdin.write(`${answer}\n`)
-    }
-  })
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-  return {code, output}
+  return typeOnceShown(child, (output) => output.includes('Go ahead? [y/N]'), [`${answer}\n`])
 }
 
 describe('unlock-migrations on a terminal', {skip: HAS_SCRIPT ? false : 'util-linux `script` is not installed'}, () => {
