@@ -6,14 +6,15 @@
  */
 import pLimit from 'p-limit'
 import {buildConfig} from '../../src/simulate/config.js'
-import {Simulation, createVirtualClock, virtualExecutor} from '../../src/simulate/engine.js'
+import {Simulation} from '../../src/simulate/engine.js'
+import {SimulationClock, virtualExecutor} from '../../src/simulate/virtual.js'
 import {labelFor} from '../env.js'
 import {type BenchOptions, type Contender, type Scenario, TimeBox, perSecond} from '../harness.js'
 
 /** Tasks per wall second of one virtual run; `speedup` instead gives simulated time / wall time. */
 async function simulateVirtual(duration: string, measure: 'tasks' | 'speedup'): Promise<number> {
   const config = buildConfig({virtual: true, rate: '1000', duration, connections: '60', 'service-time': '50ms', 'queue-size': '1000'})
-  const clock = createVirtualClock()
+  const clock = new SimulationClock()
   const started = performance.now()
   const result = await new Simulation(config, {clock, executor: virtualExecutor(clock)}).run()
   const wallMs = performance.now() - started

@@ -95,6 +95,43 @@ export class CircuitBreaker {
     return result.then(this.#passSuccess, this.#passFailure) as Promise<R>
   }
 
+  /**
+   * execute() for hot paths that cannot afford promises per call (the simulator): `fn` calls `done` once
+   * with its outcome (a throw counts as a failure), which then goes to `callback`; when the circuit is
+   * open, `callback` gets BrokenCircuitError at once, synchronously, without calling `fn`.
+   */
+  executeCallback<R>(
+    fn: (done: (error?: unknown, value?: R) => void) => void,
+    callback: (error: unknown, value: R | undefined) => void,
+  ): void {
+    let probe = false
+    if (this.#state !== 'closed') {
+      const refused = this.#admitGuarded()
+      if (refused !== undefined) return callback(refused, undefined)
+      probe = this.#state === 'half-open'
+    }
+
+    let finished = false
+    const done = (error?: unknown, value?: R): void => {
+      if (finished) return
+      finished = true
+      if (probe) this.#probesInFlight--
+      if (error === undefined || error === null) {
+        this.#onSuccess()
+        callback(undefined, value)
+      } else {
+        this.#onFailure(error)
+        callback(error, undefined)
+      }
+    }
+
+    try {
+      fn(done)
+    } catch (error) {
+      done(error ?? new Error('CircuitBreaker: fn threw a nullish value'))
+    }
+  }
+
   stats(): CircuitBreakerStats {
     return {
       state: this.state,
@@ -124,16 +161,25 @@ export class CircuitBreaker {
     throw error
   }
 
-  #executeGuarded<R>(fn: () => R | Promise<R>): Promise<R> {
+  /** Outside the closed state: the error a call is refused with, or undefined when it may pass (a
+   * half-open probe is then counted in flight; the caller takes it off when the call settles). */
+  #admitGuarded(): BrokenCircuitError | undefined {
     this.#maybeHalfOpen()
-    if (this.#state === 'closed') return this.execute(fn)
+    if (this.#state === 'closed') return undefined
     if (this.#state === 'open' || this.#probesInFlight >= this.#halfOpenMaxProbes) {
       this.#rejected++
       const retryAfter = this.#state === 'open' ? this.#openedAt + this.#resetTimeoutMs - this.#clock.now() : 0
-      return Promise.reject(new BrokenCircuitError(retryAfter, {cause: this.#lastError}))
+      return new BrokenCircuitError(retryAfter, {cause: this.#lastError})
     }
 
     this.#probesInFlight++
+    return undefined
+  }
+
+  #executeGuarded<R>(fn: () => R | Promise<R>): Promise<R> {
+    const refused = this.#admitGuarded()
+    if (refused !== undefined) return Promise.reject(refused)
+    if (this.#state === 'closed') return this.execute(fn)
     let result: Promise<R>
     try {
       result = Promise.resolve(fn())

@@ -3,6 +3,7 @@ import {AbortedError, BackpressureError, OptionsError, QueueEndedError, TaskTime
 import {functionOption, integerOption, rejectUnknownKeys} from './options.js'
 import {type DeadLetter, RetryPolicy, type RetryOptions} from './retry.js'
 import {RingBuffer} from './ring-buffer.js'
+import {Trampoline} from './trampoline.js'
 
 export type Priority = 'high' | 'normal' | 'low'
 
@@ -16,6 +17,12 @@ export interface TaskContext {
 }
 
 export type Task<R> = (context: TaskContext) => R | Promise<R>
+
+/** enqueueCallback()'s task: it calls `done` once, with an error or its value, instead of returning a promise. */
+export type CallbackTask<R> = (context: TaskContext, done: (error?: unknown, value?: R) => void) => void
+
+/** enqueueCallback()'s outcome: an error, or the task's value. */
+export type EnqueueCallback<R> = (error: unknown, value: R | undefined) => void
 
 export interface EnqueueOptions {
   /** FIFO within a priority; high before normal before low. @default 'normal' */
@@ -105,8 +112,10 @@ const ATTEMPT_SHIFT = 4
  * in an `extras` object that exists only when needed.
  */
 class Job implements TaskContext {
-  /** Settles the caller's promise: with a value, or with a rejected promise for a failure. */
-  resolve!: (value: unknown) => void
+  /** Settles enqueue()'s promise: with a value, or with a rejected promise for a failure. */
+  resolve: ((value: unknown) => void) | undefined = undefined
+  /** enqueueCallback()'s outcome callback; set means `fn` is a CallbackTask. */
+  callback: EnqueueCallback<unknown> | undefined = undefined
   #bits: number
   #extras: JobExtras | undefined
   /** Links of the broker's intrusive list of running jobs (no Set, no allocation per task). */
@@ -114,7 +123,7 @@ class Job implements TaskContext {
   next: Job | undefined = undefined
 
   constructor(
-    readonly fn: Task<unknown>,
+    readonly fn: Task<unknown> | CallbackTask<unknown>,
     priorityIndex: number,
     tenant: string | undefined,
     timeoutMs: number,
@@ -125,10 +134,6 @@ class Job implements TaskContext {
       tenant === undefined && timeoutMs === 0 && callerSignal === undefined
         ? undefined
         : {tenant, timeoutMs, callerSignal, controller: undefined, timer: undefined, onAbort: undefined}
-  }
-
-  reject(error: unknown): void {
-    this.resolve(Promise.reject(error))
   }
 
   get settled(): boolean {
@@ -236,6 +241,8 @@ export class QueueBroker {
   readonly #queues = [new RingBuffer<Job>(), new RingBuffer<Job>(), new RingBuffer<Job>()]
   readonly #tenants = new Map<string, TenantState>()
   readonly #retryTimers = new Map<Job, unknown>()
+  /** enqueueCallback() outcomes, made one after another (one can start the next task, which can finish at once). */
+  readonly #deliveries = new Trampoline()
   /** Live queued jobs (settled ones may still sit in a ring buffer until skipped), in all and per priority. */
   #queued = 0
   readonly #queuedBy = [0, 0, 0]
@@ -282,43 +289,64 @@ export class QueueBroker {
   /** Accept a task and return its result. Rejects at once with BackpressureError when the queue is full
    * and QueueEndedError after end(). */
   enqueue<R>(task: Task<R>, options: EnqueueOptions = NO_OPTIONS): Promise<R> {
-    if (this.#ending) return Promise.reject(new QueueEndedError())
-    if (typeof task !== 'function') {
-      return Promise.reject(new OptionsError(`QueueBroker.enqueue: expected a function, got ${typeof task}`))
-    }
+    const job = this.#accept(task as Task<unknown>, options)
+    if (!(job instanceof Job)) return Promise.reject(job)
+    jobBeingCreated = job
+    const promise = new Promise<R>(captureResolve)
+    this.#admit(job, options.signal)
+    return promise
+  }
 
+  /**
+   * enqueue() for hot paths that cannot afford promises per task (the simulator runs millions): the same
+   * queue, limits, timeouts and retries, but `task` calls `done` instead of returning a promise, and the
+   * outcome goes to `callback` (exactly once). It may run synchronously, before this returns (a full
+   * queue, a task that finished at once); it must not throw.
+   */
+  enqueueCallback<R>(task: CallbackTask<R>, options: EnqueueOptions, callback: EnqueueCallback<R>): void {
+    const job = this.#accept(task as CallbackTask<unknown>, options)
+    if (!(job instanceof Job)) return this.#deliveries.deliver(callback, job, undefined)
+    job.callback = callback as EnqueueCallback<unknown>
+    this.#admit(job, options.signal)
+  }
+
+  /** Checks done before a task is accepted: its job, or the error it is refused with. */
+  #accept(task: Task<unknown> | CallbackTask<unknown>, options: EnqueueOptions): Job | Error {
+    if (this.#ending) return new QueueEndedError()
+    if (typeof task !== 'function') return new OptionsError(`QueueBroker.enqueue: expected a function, got ${typeof task}`)
     const priorityIndex = options.priority === undefined ? 1 : PRIORITY_INDEX[options.priority]
     if (priorityIndex === undefined) {
-      return Promise.reject(
-        new OptionsError(`QueueBroker.enqueue: expected \`priority\` to be one of ${PRIORITIES.join(', ')}, got \`${String(options.priority)}\``),
-      )
+      return new OptionsError(`QueueBroker.enqueue: expected \`priority\` to be one of ${PRIORITIES.join(', ')}, got \`${String(options.priority)}\``)
     }
 
-    const canStart = this.#active < this.#maxActive && this.#queued === 0
-    if (!canStart && this.#queued >= this.#maxQueueSize) {
+    if (!this.#canStart() && this.#queued >= this.#maxQueueSize) {
       this.#rejected++
-      return Promise.reject(new BackpressureError(this.#maxQueueSize, this.#active))
+      return new BackpressureError(this.#maxQueueSize, this.#active)
     }
 
     const signal = options.signal
-    if (signal?.aborted) return Promise.reject(new AbortedError('Task aborted before it was queued', {cause: signal.reason}))
-    const job = new Job(task as Task<unknown>, priorityIndex, options.tenant, options.timeoutMs ?? this.#taskTimeoutMs, signal)
-    jobBeingCreated = job
-    const promise = new Promise<R>(captureResolve)
+    if (signal?.aborted) return new AbortedError('Task aborted before it was queued', {cause: signal.reason})
+    return new Job(task, priorityIndex, options.tenant, options.timeoutMs ?? this.#taskTimeoutMs, signal)
+  }
+
+  #canStart(): boolean {
+    return this.#active < this.#maxActive && this.#queued === 0
+  }
+
+  /** An accepted job starts now if it may, else waits in its priority's queue. */
+  #admit(job: Job, signal: AbortSignal | undefined): void {
     this.#accepted++
     if (signal !== undefined) this.#watchSignal(job, signal)
-    if (canStart && (job.tenant === undefined || this.#tenantHasRoom(job.tenant))) {
+    if (this.#canStart() && (job.tenant === undefined || this.#tenantHasRoom(job.tenant))) {
       this.#start(job)
     } else {
-      this.#queues[priorityIndex].push(job)
+      this.#queues[job.priorityIndex].push(job)
       this.#queued++
-      this.#queuedBy[priorityIndex]++
+      this.#queuedBy[job.priorityIndex]++
       // A free slot with work queued means the queue holds parked jobs of tenants at their limit:
       // this job may still be runnable.
       if (this.#active < this.#maxActive) this.#pump()
     }
-
-    return promise
   }
 
   /** Stop accepting. drain (default): run what is queued, then resolve. drain: false: reject what is
@@ -425,9 +453,14 @@ export class QueueBroker {
     this.#runningHead = job
     if (job.tenant !== undefined) this.#tenant(job.tenant).active++
     if (job.timeoutMs > 0) job.timer = this.#clock.setTimeout(() => this.#timeOut(job), job.timeoutMs)
+    if (job.callback !== undefined) {
+      this.#startCallbackTask(job)
+      return
+    }
+
     let result: unknown
     try {
-      result = job.fn(job)
+      result = (job.fn as Task<unknown>)(job)
     } catch (error) {
       this.#failedAttempt(job, error)
       return
@@ -445,12 +478,28 @@ export class QueueBroker {
     }
   }
 
+  #startCallbackTask(job: Job): void {
+    const attempt = job.attempt
+    const done = (error?: unknown, value?: unknown): void => {
+      // A second call, or a late one from an attempt that has since been retried, is ignored.
+      if (!job.running || job.attempt !== attempt) return
+      if (error === undefined || error === null) this.#succeeded(job, value)
+      else this.#failedAttempt(job, error)
+    }
+
+    try {
+      ;(job.fn as CallbackTask<unknown>)(job, done)
+    } catch (error) {
+      done(error ?? new Error('QueueBroker: a task threw a nullish value'))
+    }
+  }
+
   #succeeded(job: Job, value: unknown): void {
     this.#finished(job)
     if (!job.settled) {
       this.#settle(job)
       this.#completed++
-      job.resolve(value)
+      this.#complete(job, value)
     }
 
     this.#afterSlotFreed()
@@ -487,7 +536,7 @@ export class QueueBroker {
 
         this.#settle(job)
         this.#failed++
-        job.reject(error)
+        this.#fail(job, error)
       }
     }
 
@@ -523,7 +572,17 @@ export class QueueBroker {
     this.#settle(job)
     this.#timedOut++
     job.abort(error)
-    job.reject(error)
+    this.#fail(job, error)
+  }
+
+  #complete(job: Job, value: unknown): void {
+    if (job.callback === undefined) job.resolve!(value)
+    else this.#deliveries.deliver(job.callback, undefined, value)
+  }
+
+  #fail(job: Job, error: unknown): void {
+    if (job.callback === undefined) job.resolve!(Promise.reject(error))
+    else this.#deliveries.deliver(job.callback, error, undefined)
   }
 
   #settle(job: Job): void {
@@ -547,7 +606,7 @@ export class QueueBroker {
         this.#queuedBy[job.priorityIndex]--
       }
 
-      job.reject(error)
+      this.#fail(job, error)
       if (this.#ending) this.#finishEnd(false)
     }
 
@@ -596,7 +655,7 @@ export class QueueBroker {
       if (job.settled) return
       this.#settle(job)
       this.#aborted++
-      job.reject(error)
+      this.#fail(job, error)
     }
 
     for (const queue of this.#queues) for (const job of queue.drain()) reject(job)
@@ -615,7 +674,7 @@ export class QueueBroker {
       this.#settle(job)
       this.#aborted++
       job.abort(stopped)
-      job.reject(stopped)
+      this.#fail(job, stopped)
     }
   }
 

@@ -42,12 +42,18 @@ export class VirtualClock implements Clock {
   #seq = 0
   readonly #heap: VirtualTimer[] = []
   readonly #afterSettled: (next: () => void) => void
+  readonly #needsSettle: () => boolean
 
-  /** `options.afterSettled(next)`: call `next` once the promise chains started so far have settled;
-   * default one macrotask turn (setImmediate, always enough). A simulator may pass a cheaper one. */
-  constructor(startMs = 0, options: {afterSettled?: (next: () => void) => void} = {}) {
+  /**
+   * `options.afterSettled(next)`: call `next` once the promise chains started so far have settled;
+   * default one macrotask turn (setImmediate, always enough). A simulator may pass a cheaper one.
+   * `options.needsSettle()`: asked after each timer; false means nothing asynchronous is in flight
+   * (the caller knows its timers only run callbacks), so the next timer fires at once. @default always true
+   */
+  constructor(startMs = 0, options: {afterSettled?: (next: () => void) => void; needsSettle?: () => boolean} = {}) {
     this.#now = startMs
     this.#afterSettled = options.afterSettled ?? setImmediate
+    this.#needsSettle = options.needsSettle ?? (() => true)
   }
 
   now(): number {
@@ -81,28 +87,31 @@ export class VirtualClock implements Clock {
     // A callback loop rather than an async function: a virtual run fires millions of timers, and
     // an await per timer (a promise and a resumption) was a fifth of its cost.
     return new Promise((resolve, reject) => {
-      const step = (): void => {
+      const run = (): void => {
         try {
-          this.#dropCancelled()
-          const next = this.#heap[0]
-          if (next === undefined || next.at > until) {
-            this.#now = until
-            resolve()
-            return
-          }
+          for (;;) {
+            this.#dropCancelled()
+            const next = this.#heap[0]
+            if (next === undefined || next.at > until) {
+              this.#now = until
+              resolve()
+              return
+            }
 
-          this.#pop()
-          this.#now = Math.max(this.#now, next.at)
-          next.callback()
+            this.#pop()
+            this.#now = Math.max(this.#now, next.at)
+            next.callback()
+            if (this.#needsSettle()) break
+          }
         } catch (error) {
           reject(error)
           return
         }
 
-        this.#afterSettled(step)
+        this.#afterSettled(run)
       }
 
-      this.#afterSettled(step)
+      this.#afterSettled(run)
     })
   }
 

@@ -3,9 +3,9 @@
  * injectable clock. It imports nothing from the CLI, ink or pg, so any Node project can use it.
  */
 export {ConnectionPool} from './pool.js'
-export type {ConnectionPoolOptions, LeakReport, PoolErrorContext, PoolStats, ResourceFactory} from './pool.js'
+export type {AcquireCallback, ConnectionPoolOptions, LeakReport, PoolErrorContext, PoolStats, ResourceFactory} from './pool.js'
 export {QueueBroker} from './broker.js'
-export type {EnqueueOptions, Priority, QueueBrokerOptions, QueueBrokerStats, Task, TaskContext} from './broker.js'
+export type {CallbackTask, EnqueueCallback, EnqueueOptions, Priority, QueueBrokerOptions, QueueBrokerStats, Task, TaskContext} from './broker.js'
 export {SingleWriterLane} from './lane.js'
 export type {ResourceSource, SingleWriterLaneOptions} from './lane.js'
 export {CircuitBreaker} from './breaker.js'

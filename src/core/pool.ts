@@ -10,6 +10,7 @@ import {
 import {functionOption, integerOption, numberOption, rejectUnknownKeys} from './options.js'
 import {type Random} from './random.js'
 import {RingBuffer} from './ring-buffer.js'
+import {Trampoline} from './trampoline.js'
 
 /** How the pool makes, checks and disposes of resources. Resources must be distinct objects. */
 export interface ResourceFactory<T> {
@@ -113,21 +114,21 @@ class Entry<T> {
   }
 }
 
-/** One pending acquire(). Kept small (50,000 can wait at once): one settle function, and the abort
- * wiring only for acquires that passed a signal. */
+/** acquireCallback()'s callback: an error, or the resource. */
+export type AcquireCallback<T> = (error: unknown, resource: T | undefined) => void
+
+/** One pending acquire. Kept small (50,000 can wait at once): one settle function (the promise's, or
+ * acquireCallback's callback), and the abort wiring only for acquires that passed a signal. */
 class Waiter<T> {
-  /** Settles the acquire's promise: with the resource, or with a rejected promise for a failure. */
-  resolve!: (value: T | Promise<never>) => void
+  /** Settles acquire()'s promise: with the resource, or with a rejected promise for a failure. */
+  resolve: ((value: T | Promise<never>) => void) | undefined = undefined
+  callback: AcquireCallback<T> | undefined = undefined
   settled = false
   /** In the FIFO (as opposed to being served by a validation). */
   queued = true
   abort: {signal: AbortSignal; onAbort: () => void} | undefined = undefined
 
   constructor(readonly deadline: number) {}
-
-  reject(error: unknown): void {
-    this.resolve(Promise.reject(error))
-  }
 }
 
 /** One shared promise executor instead of a closure per acquire: hands `resolve` to the new waiter. */
@@ -195,6 +196,8 @@ export class ConnectionPool<T> {
   /** Idle entries, most recently used on top (LIFO keeps few resources warm and lets the rest idle out). */
   readonly #idle: Entry<T>[] = []
   readonly #waiters = new RingBuffer<Waiter<T>>()
+  /** acquireCallback() deliveries, made one after another (a release inside one hands out the next). */
+  readonly #deliveries = new Trampoline()
   /** Live (unsettled, queued) waiters; the ring buffer may also hold settled ones (aborted) to skip. */
   #pending = 0
   #used = 0
@@ -267,31 +270,53 @@ export class ConnectionPool<T> {
   /** Borrow a resource. Rejects with AcquireTimeoutError at the deadline, PoolEndedError after end(),
    * AbortedError when `signal` aborts, BackpressureError when `maxWaiters` are already waiting. */
   acquire(signal?: AbortSignal): Promise<T> {
-    if (this.#ending) return Promise.reject(new PoolEndedError())
-    if (signal?.aborted) return Promise.reject(new AbortedError('acquire() aborted', {cause: signal.reason}))
+    const now = this.#acquireAtOnce(signal)
+    if (now !== undefined) return now instanceof Entry ? Promise.resolve(now.resource) : Promise.reject(now)
+    const waiter = new Waiter<T>(this.#clock.now() + this.#acquireTimeoutMs)
+    waiterBeingCreated = waiter as Waiter<unknown>
+    const promise = new Promise<T>(captureResolve as (resolve: (value: T) => void) => void)
+    this.#wait(waiter, signal)
+    return promise
+  }
+
+  /**
+   * acquire() for hot paths that cannot afford a promise per borrow (the simulator runs millions):
+   * the same rules and errors, delivered to `callback`. It may run synchronously, before this returns,
+   * when an idle resource is free or the acquire fails at once; it must not throw.
+   */
+  acquireCallback(callback: AcquireCallback<T>, signal?: AbortSignal): void {
+    const now = this.#acquireAtOnce(signal)
+    if (now instanceof Entry) return this.#deliveries.deliver(callback, undefined, now.resource)
+    if (now !== undefined) return this.#deliveries.deliver(callback, now, undefined)
+    const waiter = new Waiter<T>(this.#clock.now() + this.#acquireTimeoutMs)
+    waiter.callback = callback
+    this.#wait(waiter, signal)
+  }
+
+  /** What an acquire gets without waiting: an idle entry (borrowed), an error, or undefined (it waits). */
+  #acquireAtOnce(signal: AbortSignal | undefined): Entry<T> | Error | undefined {
+    if (this.#ending) return new PoolEndedError()
+    if (signal?.aborted) return new AbortedError('acquire() aborted', {cause: signal.reason})
 
     // Fast path: nobody is ahead of us and an idle resource needs no validation.
     if (this.#pending === 0 && this.#factory.validate === undefined) {
       const entry = this.#takeIdle()
       if (entry !== undefined) {
         this.#borrow(entry)
-        return Promise.resolve(entry.resource)
+        return entry
       }
     }
 
-    if (this.#pending >= this.#maxWaiters) {
-      return Promise.reject(new BackpressureError(this.#maxWaiters, this.#used))
-    }
+    if (this.#pending >= this.#maxWaiters) return new BackpressureError(this.#maxWaiters, this.#used)
+    return undefined
+  }
 
-    const waiter = new Waiter<T>(this.#clock.now() + this.#acquireTimeoutMs)
-    waiterBeingCreated = waiter as Waiter<unknown>
-    const promise = new Promise<T>(captureResolve as (resolve: (value: T) => void) => void)
+  #wait(waiter: Waiter<T>, signal: AbortSignal | undefined): void {
     this.#waiters.push(waiter)
     this.#pending++
     if (signal !== undefined) this.#watchSignal(waiter, signal)
     if (this.#queueTimer === undefined) this.#armQueueTimer()
     this.#dispatch()
-    return promise
   }
 
   /** Give a borrowed resource back. `error` (any value but undefined/false) destroys it instead.
@@ -337,6 +362,34 @@ export class ConnectionPool<T> {
     }
   }
 
+  /**
+   * withResource() in callback form (see acquireCallback): `fn` calls `done` once with its outcome
+   * (a throw counts as a failure); the resource is released first (destroyed when `isResourceError`
+   * says so), then `callback` receives the outcome. Calls to `done` after the first are ignored.
+   */
+  withResourceCallback<R>(
+    fn: (resource: T, done: (error?: unknown, value?: R) => void) => void,
+    callback: (error: unknown, value: R | undefined) => void,
+    signal?: AbortSignal,
+  ): void {
+    this.acquireCallback((acquireError, resource) => {
+      if (acquireError !== undefined) return callback(acquireError, undefined)
+      let finished = false
+      const done = (error?: unknown, value?: R): void => {
+        if (finished) return
+        finished = true
+        const failed = error !== undefined && error !== null
+        this.release(resource!, failed && this.#isResourceError(error, resource!) ? error : undefined)
+        callback(failed ? error : undefined, failed ? undefined : value)
+      }
+      try {
+        fn(resource!, done)
+      } catch (error) {
+        done(error ?? new Error('withResourceCallback: fn threw a nullish value'))
+      }
+    }, signal)
+  }
+
   /** Stop handing out, reject waiters, wait for borrowed resources to come back (or `timeoutMs`),
    * destroy everything. Safe to call more than once: every call gets the same promise. */
   end(options: {timeoutMs?: number} = {}): Promise<void> {
@@ -357,7 +410,7 @@ export class ConnectionPool<T> {
     this.#queueTimer = this.#reapTimer = this.#refillTimer = undefined
     for (let waiter = this.#nextWaiter(); waiter !== undefined; waiter = this.#nextWaiter()) {
       this.#settle(waiter)
-      waiter.reject(new PoolEndedError('The pool ended while acquire() was waiting'))
+      this.#fail(waiter, new PoolEndedError('The pool ended while acquire() was waiting'))
     }
 
     for (const entry of this.#idle.splice(0)) this.#destroyEntry(entry)
@@ -462,7 +515,7 @@ export class ConnectionPool<T> {
   #handOut(entry: Entry<T>, waiter: Waiter<T>): void {
     this.#borrow(entry)
     this.#settle(waiter)
-    waiter.resolve(entry.resource)
+    this.#grant(waiter, entry.resource)
   }
 
   /** A resource came back healthy: straight to the oldest waiter, else onto the idle stack. */
@@ -486,6 +539,16 @@ export class ConnectionPool<T> {
     this.#armReaper()
   }
 
+  #grant(waiter: Waiter<T>, resource: T): void {
+    if (waiter.callback === undefined) waiter.resolve!(resource)
+    else this.#deliveries.deliver(waiter.callback, undefined, resource)
+  }
+
+  #fail(waiter: Waiter<T>, error: unknown): void {
+    if (waiter.callback === undefined) waiter.resolve!(Promise.reject(error))
+    else this.#deliveries.deliver(waiter.callback, error, undefined)
+  }
+
   #settle(waiter: Waiter<T>): void {
     waiter.settled = true
     if (waiter.abort !== undefined) waiter.abort.signal.removeEventListener('abort', waiter.abort.onAbort)
@@ -496,7 +559,7 @@ export class ConnectionPool<T> {
       if (waiter.settled) return
       if (waiter.queued) this.#pending--
       this.#settle(waiter)
-      waiter.reject(new AbortedError('acquire() aborted', {cause: signal.reason}))
+      this.#fail(waiter, new AbortedError('acquire() aborted', {cause: signal.reason}))
     }
 
     waiter.abort = {signal, onAbort}
@@ -529,10 +592,11 @@ export class ConnectionPool<T> {
       head.queued = false
       this.#settle(head)
       this.#timeouts++
-      head.reject(this.#timeoutError())
+      this.#fail(head, this.#timeoutError())
     }
 
-    this.#armQueueTimer()
+    // A rejected waiter's callback may have queued a new acquire, which armed the timer already.
+    if (this.#queueTimer === undefined) this.#armQueueTimer()
   }
 
   #timeoutError(detail = ''): AcquireTimeoutError {
@@ -565,7 +629,7 @@ export class ConnectionPool<T> {
         if (waiter.settled) return
         this.#settle(waiter)
         this.#timeouts++
-        waiter.reject(error)
+        this.#fail(waiter, error)
       },
       Math.max(0, waiter.deadline - this.#clock.now()),
     )
@@ -594,7 +658,7 @@ export class ConnectionPool<T> {
         if (this.#queueTimer === undefined) this.#armQueueTimer()
       } else if (!waiter.settled) {
         this.#settle(waiter)
-        waiter.reject(new PoolEndedError('The pool ended while acquire() was waiting'))
+        this.#fail(waiter, new PoolEndedError('The pool ended while acquire() was waiting'))
       }
 
       this.#dispatch()
@@ -704,7 +768,7 @@ export class ConnectionPool<T> {
     const hopeless = this.#entries.size === 0 && this.#creating === 0
     for (let waiter = this.#nextWaiter(); waiter !== undefined; waiter = hopeless ? this.#nextWaiter() : undefined) {
       this.#settle(waiter)
-      waiter.reject(error)
+      this.#fail(waiter, error)
     }
 
     this.#dispatch()

@@ -6,10 +6,11 @@
  */
 import {
   BackpressureError,
+  type CallbackTask,
   CircuitBreaker,
   type CircuitState,
   type Clock,
-  ConnectionPool,
+  type ConnectionPool,
   type ConnectionPoolOptions,
   type Priority,
   type TaskContext,
@@ -22,6 +23,7 @@ import {
 import {type SimulationConfig, peakRate, totalDurationMs} from './config.js'
 import {type Sampler, nextArrival, rateAt, serviceSampler} from './distributions.js'
 import {Histogram, type Summary, round} from './histogram.js'
+import {SimulationClock} from './virtual.js'
 
 /** The pool options the engine decides; the executor adds how connections are made. */
 export type EnginePoolOptions = Pick<ConnectionPoolOptions<unknown>, 'max' | 'idleTimeoutMs' | 'acquireTimeoutMs' | 'clock' | 'random'>
@@ -29,7 +31,8 @@ export type EnginePoolOptions = Pick<ConnectionPoolOptions<unknown>, 'max' | 'id
 /** What serving one task means: hold a connection for `serviceMs` (virtual) or run a statement. */
 export interface Executor<C> {
   createPool(options: EnginePoolOptions): ConnectionPool<C>
-  serve(connection: C, serviceMs: number, context: TaskContext): Promise<void>
+  /** Serve one task on `connection`, then call `done` once: with an error if it failed. */
+  serve(connection: C, serviceMs: number, context: TaskContext, done: (error?: unknown) => void): void
   /** Whether serve() reads `context.signal` (creating it costs an AbortController per task). */
   readonly cancellable: boolean
 }
@@ -154,9 +157,9 @@ export class Simulation<C> {
   #finished = false
   #stopping = false
   readonly #signalMatters: boolean
-  #arrivalsDone!: () => void
+  #resolveArrivals!: () => void
   readonly #arrivalsOver = new Promise<void>((resolve) => {
-    this.#arrivalsDone = resolve
+    this.#resolveArrivals = resolve
   })
 
   constructor(config: SimulationConfig, options: {clock: Clock; executor: Executor<C>}) {
@@ -275,6 +278,13 @@ export class Simulation<C> {
 
   // ---- load generation -------------------------------------------------------------------------
 
+  /** No more arrivals (the phases are over, or the run stops): what is left is the drain. */
+  #arrivalsDone(): void {
+    // The drain awaits the queue's end(): from here on the clock must settle promises between timers.
+    if (this.#clock instanceof SimulationClock) this.#clock.settleAfterEveryTimer()
+    this.#resolveArrivals()
+  }
+
   #scheduleArrival(): void {
     if (this.#nextAt === undefined) return
     this.#arrivalTimer = this.#clock.setTimeout(this.#arrive, this.#startedAt + this.#nextAt - this.#clock.now())
@@ -304,44 +314,45 @@ export class Simulation<C> {
     this.#arrivalsThisSecond++
     if (tenant !== undefined) tenant.submitted++
     const enqueuedAt = this.#clock.now()
-    // Plain .then rather than async functions: the same promise hops, no generator per task.
-    const finish = (context: TaskContext, attempt: number, acquiredAt: number): void => {
-      this.#inUse--
-      if (attempt === 1 ? fails : config.failureRate > 0 && this.#behaviour() < config.failureRate) throw new SimulatedFailure('simulated failure')
-      if ((this.#signalMatters || this.#stopping) && context.signal.aborted) return // timed out or stopped: already counted
-      const end = this.#clock.now()
-      const latency = end - enqueuedAt
-      this.#latency.record(latency)
-      this.#serviceTime.record(end - acquiredAt)
-      this.#queueWait.record(acquiredAt - enqueuedAt)
-      const byPriority = this.#byPriority[priority === 'low' ? 'low' : 'high']
-      byPriority.completed++
-      byPriority.latency.record(latency)
-      if (tenant !== undefined) tenant.completed++
-      this.#interval.completed++
-      this.#interval.latencySum += latency
-    }
-    const work = (connection: C, context: TaskContext): Promise<void> => {
+    // The core's callback APIs, not its promises: a virtual run then starts no promise per task, and its
+    // clock need not settle promise chains between timers (see SimulationClock).
+    const serve = (connection: C, context: TaskContext, served: (error?: unknown) => void): void => {
       const attempt = context.attempt
       const acquiredAt = this.#clock.now()
       if (++this.#inUse > this.#maxInUse) this.#maxInUse = this.#inUse
       const ms = attempt === 1 ? serviceMs : this.#retryService()
-      return this.#executor.serve(connection, ms, context).then(
-        () => finish(context, attempt, acquiredAt),
-        (error: unknown) => {
-          this.#inUse--
-          throw error
-        },
-      )
+      this.#executor.serve(connection, ms, context, (error) => {
+        this.#inUse--
+        if (error !== undefined) return served(error)
+        if (attempt === 1 ? fails : config.failureRate > 0 && this.#behaviour() < config.failureRate) {
+          return served(new SimulatedFailure('simulated failure'))
+        }
+        if ((this.#signalMatters || this.#stopping) && context.signal.aborted) return served() // timed out or stopped: already counted
+        const end = this.#clock.now()
+        const latency = end - enqueuedAt
+        this.#latency.record(latency)
+        this.#serviceTime.record(end - acquiredAt)
+        this.#queueWait.record(acquiredAt - enqueuedAt)
+        const byPriority = this.#byPriority[priority === 'low' ? 'low' : 'high']
+        byPriority.completed++
+        byPriority.latency.record(latency)
+        if (tenant !== undefined) tenant.completed++
+        this.#interval.completed++
+        this.#interval.latencySum += latency
+        served()
+      })
     }
-    const task = (context: TaskContext): Promise<void> => {
+    const task: CallbackTask<void> = (context, done) => {
       // context.signal creates an AbortController on first read: only read it when it can matter
       // (a timeout, a stop, or an executor that cancels real work), as it dominated a virtual run's cost.
       const signal = this.#signalMatters ? context.signal : undefined
-      if (this.#breaker === undefined) return this.#pool.withResource((connection) => work(connection, context), signal)
-      return this.#breaker.execute(() => this.#pool.withResource((connection) => work(connection, context), signal))
+      const run = (passed: (error?: unknown) => void): void =>
+        this.#pool.withResourceCallback((connection, served) => serve(connection, context, served), passed, signal)
+      if (this.#breaker === undefined) run(done)
+      else this.#breaker.executeCallback(run, done)
     }
-    this.#broker.enqueue(task, this.#enqueueOptions(priority, tenantIndex)).catch((error: unknown) => {
+    this.#broker.enqueueCallback(task, this.#enqueueOptions(priority, tenantIndex), (error) => {
+      if (error === undefined) return
       if (error instanceof BackpressureError) {
         this.#interval.rejected++
         if (tenant !== undefined) tenant.rejected++
@@ -455,37 +466,5 @@ export class Simulation<C> {
       errors: [...this.#errors].map(([code, {count, message}]) => ({code, count, message})).sort((a, b) => b.count - a.count).slice(0, 5),
       history: this.#history,
     }
-  }
-}
-
-/**
- * Virtual mode's clock. Between two timers the core's VirtualClock waits one macrotask turn by default
- * (setImmediate), which is always enough but makes the event loop (an epoll call per timer) most of a
- * run's cost. A process.nextTick scheduled from inside a microtask runs only once the microtask queue
- * is empty, so it settles every promise chain just as fully, without the event loop: the same reports
- * (test/simulate/engine.test.ts compares them with the macrotask-settled clock's), several times faster.
- * The tick is scheduled from a microtask because one scheduled from a tick runs before the microtasks.
- */
-export function createVirtualClock(): VirtualClock {
-  return new VirtualClock(0, {afterSettled: afterMicrotasks})
-}
-
-const resolved = Promise.resolve()
-
-function afterMicrotasks(next: () => void): void {
-  // A promise reaction, not queueMicrotask: Node builds an AsyncResource for each queueMicrotask call.
-  void resolved.then(() => process.nextTick(next))
-}
-
-/** Virtual mode's executor: a connection is a token, serving is a timer on the virtual clock. */
-export function virtualExecutor(clock: Clock): Executor<{id: number}> {
-  let next = 0
-  return {
-    createPool: (options) => new ConnectionPool({...options, factory: {create: async () => ({id: ++next}), destroy: () => undefined}}),
-    cancellable: false,
-    serve: (_connection, serviceMs) =>
-      new Promise<void>((resolve) => {
-        clock.setTimeout(resolve, serviceMs)
-      }),
   }
 }

@@ -8,7 +8,7 @@ export function databaseExecutor(client: pg.ClientConfig, query: string | undefi
   return {
     createPool: (options) => createPgPool({...options, client}),
     cancellable: true,
-    async serve(connection, serviceMs, {signal}) {
+    serve(connection, serviceMs, {signal}, done) {
       // A task that times out or is stopped must not keep its statement running. A backend notices a
       // closed socket only when it next talks to the client (or every client_connection_check_interval),
       // so a long statement would run on: cancel it (a cancel request needs no free connection slot),
@@ -17,13 +17,19 @@ export function databaseExecutor(client: pg.ClientConfig, query: string | undefi
         cancelStatement(client, connection)
         destroySocket(connection)
       }
+      if (signal.aborted) return done(signal.reason ?? new Error('aborted'))
       signal.addEventListener('abort', onAbort, {once: true})
-      try {
-        if (signal.aborted) throw signal.reason
-        await (query === undefined ? connection.query('SELECT pg_sleep($1)', [serviceMs / 1000]) : connection.query(query))
-      } finally {
-        signal.removeEventListener('abort', onAbort)
-      }
+      const statement = query === undefined ? connection.query('SELECT pg_sleep($1)', [serviceMs / 1000]) : connection.query(query)
+      statement.then(
+        () => {
+          signal.removeEventListener('abort', onAbort)
+          done()
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort)
+          done(error ?? new Error('the statement failed'))
+        },
+      )
     },
   }
 }

@@ -96,8 +96,8 @@ async function runOne(
 ): Promise<SimulationResult> {
   let simulation: Simulation<never>
   if (config.mode === 'virtual') {
-    const {createVirtualClock, virtualExecutor} = await import('./engine.js')
-    const clock = createVirtualClock()
+    const {SimulationClock, virtualExecutor} = await import('./virtual.js')
+    const clock = new SimulationClock()
     simulation = new Simulation(config, {clock, executor: virtualExecutor(clock)}) as unknown as Simulation<never>
   } else {
     const {realClock} = await import('../core/index.js')

@@ -3,7 +3,8 @@ import {describe, it} from 'node:test'
 
 import {VirtualClock} from '../../src/core/index.js'
 import {buildConfig} from '../../src/simulate/config.js'
-import {Simulation, createVirtualClock, virtualExecutor} from '../../src/simulate/engine.js'
+import {Simulation} from '../../src/simulate/engine.js'
+import {SimulationClock, virtualExecutor} from '../../src/simulate/virtual.js'
 import {runVirtual, virtualReport} from './support.js'
 
 const BUSY = {
@@ -80,7 +81,7 @@ describe('simulation engine (virtual)', () => {
 
   it('an abort stops arrivals and aborts the queue; every connection is closed', async () => {
     const config = buildConfig({virtual: true, rate: '100', duration: '1h'})
-    const clock = createVirtualClock()
+    const clock = new SimulationClock()
     const simulation = new Simulation(config, {clock, executor: virtualExecutor(clock)})
     const stop = new AbortController()
     const running = simulation.run({signal: stop.signal, onSample: (sample) => sample.t >= 10 && stop.abort()})

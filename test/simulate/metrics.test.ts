@@ -2,12 +2,13 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {buildConfig} from '../../src/simulate/config.js'
-import {Simulation, createVirtualClock, virtualExecutor} from '../../src/simulate/engine.js'
+import {Simulation} from '../../src/simulate/engine.js'
+import {SimulationClock, virtualExecutor} from '../../src/simulate/virtual.js'
 import {startMetricsServer} from '../../src/simulate/metrics.js'
 
 describe('simulate --metrics-port', () => {
   it('serves the live snapshot in Prometheus text format', async () => {
-    const clock = createVirtualClock()
+    const clock = new SimulationClock()
     const simulation = new Simulation(buildConfig({virtual: true, rate: '300', duration: '5s', connections: '5', 'queue-size': '10'}), {clock, executor: virtualExecutor(clock)})
     await simulation.run()
     const server = await startMetricsServer(0, () => simulation.snapshot())

@@ -1,14 +1,16 @@
+import type {VirtualClock} from '../../src/core/index.js'
 import {type RawConfig, buildConfig} from '../../src/simulate/config.js'
-import {Simulation, type SimulationResult, createVirtualClock, virtualExecutor} from '../../src/simulate/engine.js'
+import {Simulation, type SimulationResult} from '../../src/simulate/engine.js'
+import {SimulationClock, virtualExecutor} from '../../src/simulate/virtual.js'
 import {type Report, buildReport} from '../../src/simulate/report.js'
 
 /** One virtual run of `raw` (flag names and string values, as on the command line). */
-export async function runVirtual(raw: RawConfig, clock = createVirtualClock()): Promise<SimulationResult> {
+export async function runVirtual(raw: RawConfig, clock: VirtualClock = new SimulationClock()): Promise<SimulationResult> {
   const config = buildConfig({virtual: true, ...raw})
   return new Simulation(config, {clock, executor: virtualExecutor(clock)}).run()
 }
 
-export async function virtualReport(raw: RawConfig, clock = createVirtualClock()): Promise<Report> {
+export async function virtualReport(raw: RawConfig, clock: VirtualClock = new SimulationClock()): Promise<Report> {
   return buildReport(await runVirtual(raw, clock), undefined)
 }
 
