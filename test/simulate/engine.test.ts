@@ -3,7 +3,7 @@ import {describe, it} from 'node:test'
 
 import {VirtualClock} from '../../src/core/index.js'
 import {buildConfig} from '../../src/simulate/config.js'
-import {Simulation} from '../../src/simulate/engine.js'
+import {Simulation, type SimulationResult} from '../../src/simulate/engine.js'
 import {SimulationClock, virtualExecutor} from '../../src/simulate/virtual.js'
 import {runVirtual, virtualReport} from './support.js'
 
@@ -32,12 +32,37 @@ describe('simulation engine (virtual)', () => {
     assert.notDeepEqual(other.totals, first.totals)
   })
 
-  it('the microtask-settled virtual clock gives the same reports as the macrotask-settled one', async () => {
-    for (const raw of [BUSY, {seed: '3', rate: '1000', duration: '20s', connections: '30'}, {...BUSY, 'max-active': '9', 'task-timeout': '150ms'}]) {
+  it("SimulationClock (settles only when promises are in flight) gives the same reports as the core's always-settling clock", async () => {
+    const configs = [
+      BUSY,
+      {seed: '3', rate: '1000', duration: '20s', connections: '30'},
+      {...BUSY, 'max-active': '9', 'task-timeout': '150ms'},
+      // Acquires that time out in the pool's wait queue (acquireTimeout = task timeout), and priorities.
+      {seed: '4', connections: '2', rate: '80', duration: '10s', 'task-timeout': '300ms', 'background-share': '0.4', 'queue-size': '30'},
+      // The breaker opening, half-opening and closing again; retries without tenants.
+      {seed: '6', connections: '3', rate: '50', duration: '20s', 'failure-rate': '0.6', 'breaker-threshold': '3', 'breaker-reset': '500ms', retries: '1'},
+    ]
+    for (const raw of configs) {
       const {timing: _fast, ...fast} = await virtualReport(raw)
       const {timing: _exact, ...exact} = await virtualReport(raw, new VirtualClock())
       assert.deepEqual(fast, exact)
     }
+  })
+
+  it('…and the same result for a run stopped halfway (abort from a sample, as q/Ctrl-C does)', async () => {
+    const stopped = async (clock: VirtualClock): Promise<Omit<SimulationResult, 'wallMs'>> => {
+      const config = buildConfig({virtual: true, ...BUSY, phases: 'steady:1h@150'})
+      const stop = new AbortController()
+      const {wallMs: _wall, ...result} = await new Simulation(config, {clock, executor: virtualExecutor(clock)}).run({
+        signal: stop.signal,
+        onSample: (sample) => sample.t >= 7 && stop.abort(),
+      })
+      return result
+    }
+    const fast = await stopped(new SimulationClock())
+    assert.equal(fast.stopped, true)
+    assert.ok(fast.totals.aborted > 0, 'the stop aborted queued or running tasks')
+    assert.deepEqual(fast, await stopped(new VirtualClock()))
   })
 
   it('accounts for every task exactly once', async () => {
