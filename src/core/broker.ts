@@ -496,16 +496,11 @@ export class QueueBroker {
 
   #succeeded(job: Job, value: unknown): void {
     this.#finished(job)
-    if (!job.settled) {
-      this.#settle(job)
-      this.#completed++
-      this.#complete(job, value)
-    }
-
-    this.#afterSlotFreed()
+    if (job.settled) return this.#afterSlotFreed()
+    this.#settle(job)
+    this.#completed++
+    this.#settleOutcome(job, false, value)
   }
-
-
 
   /** Bookkeeping common to success and failure: the slot is free again. */
   #finished(job: Job): void {
@@ -536,11 +531,27 @@ export class QueueBroker {
 
         this.#settle(job)
         this.#failed++
-        this.#fail(job, error)
+        return this.#settleOutcome(job, true, error)
       }
     }
 
     this.#afterSlotFreed()
+  }
+
+  /**
+   * A finished job's outcome and its freed slot. A promise job settles first (its reactions run later
+   * anyway, after the slot was refilled); a callback job's callback runs after, so that it sees the
+   * queue as a `.then` would: the next queued task already started, its own slot not free for a new one.
+   */
+  #settleOutcome(job: Job, failed: boolean, outcome: unknown): void {
+    if (job.callback === undefined) {
+      job.resolve!(failed ? Promise.reject(outcome) : outcome)
+      this.#afterSlotFreed()
+    } else {
+      this.#afterSlotFreed()
+      if (failed) this.#deliveries.deliver(job.callback, outcome, undefined)
+      else this.#deliveries.deliver(job.callback, undefined, outcome)
+    }
   }
 
   #scheduleRetry(job: Job, error: unknown): void {
@@ -573,11 +584,6 @@ export class QueueBroker {
     this.#timedOut++
     job.abort(error)
     this.#fail(job, error)
-  }
-
-  #complete(job: Job, value: unknown): void {
-    if (job.callback === undefined) job.resolve!(value)
-    else this.#deliveries.deliver(job.callback, undefined, value)
   }
 
   #fail(job: Job, error: unknown): void {

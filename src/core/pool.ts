@@ -379,7 +379,12 @@ export class ConnectionPool<T> {
         if (finished) return
         finished = true
         const failed = error !== undefined && error !== null
-        this.release(resource!, failed && this.#isResourceError(error, resource!) ? error : undefined)
+        try {
+          this.release(resource!, failed && this.#isResourceError(error, resource!) ? error : undefined)
+        } catch (releaseError) {
+          // fn released the resource itself (DoubleReleaseError): withResource() rejects with it too.
+          return callback(releaseError, undefined)
+        }
         callback(failed ? error : undefined, failed ? undefined : value)
       }
       try {
