@@ -32,6 +32,30 @@ function recorder<V>() {
 
 type Done<R = unknown> = (error?: unknown, value?: R) => void
 
+/**
+ * Call `start(0, callback)`; each successful outcome (value i) starts call i + 1 from inside its
+ * callback, `count` in all. Returns how many finished synchronously and the deepest callback nesting.
+ */
+function chainOfCalls(count: number, start: (i: number, callback: (error: unknown, value: number | undefined) => void) => void) {
+  let finished = 0
+  let depth = 0
+  let maxDepth = 0
+  const next = (i: number): void => {
+    start(i, (error, value) => {
+      depth++
+      maxDepth = Math.max(maxDepth, depth)
+      assert.equal(error, undefined)
+      assert.equal(value, i)
+      finished++
+      if (i + 1 < count) next(i + 1)
+      depth--
+    })
+  }
+
+  next(0)
+  return {finished, maxDepth}
+}
+
 // ---- Trampoline ---------------------------------------------------------------------------------
 
 describe('Trampoline', () => {
@@ -579,25 +603,7 @@ describe('ConnectionPool.withResourceCallback', () => {
     const warm = await pool.acquire()
     pool.release(warm)
     const count = 20_000
-    let finished = 0
-    let depth = 0
-    let maxDepth = 0
-    const next = (i: number): void => {
-      pool.withResourceCallback<number>(
-        (_resource, done) => done(undefined, i),
-        (error, value) => {
-          depth++
-          maxDepth = Math.max(maxDepth, depth)
-          assert.equal(error, undefined)
-          assert.equal(value, i)
-          finished++
-          if (i + 1 < count) next(i + 1)
-          depth--
-        },
-      )
-    }
-
-    next(0)
+    const {finished, maxDepth} = chainOfCalls(count, (i, callback) => pool.withResourceCallback<number>((_resource, done) => done(undefined, i), callback))
     assert.equal(finished, count, 'all ran synchronously')
     assert.equal(maxDepth, 1)
     assert.equal(pool.stats().used, 0)
@@ -993,26 +999,7 @@ describe('QueueBroker.enqueueCallback', () => {
   it('regression: 20,000 tasks where each outcome callback enqueues the next (a producer loop) complete without overflow', () => {
     const broker = new QueueBroker({maxActiveTasks: 1, maxQueueSize: 1})
     const count = 20_000
-    let completed = 0
-    let depth = 0
-    let maxDepth = 0
-    const produce = (i: number): void => {
-      broker.enqueueCallback<number>(
-        (_ctx, done) => done(undefined, i),
-        {},
-        (error, value) => {
-          depth++
-          maxDepth = Math.max(maxDepth, depth)
-          assert.equal(error, undefined)
-          assert.equal(value, i)
-          completed++
-          if (i + 1 < count) produce(i + 1)
-          depth--
-        },
-      )
-    }
-
-    produce(0)
+    const {finished: completed, maxDepth} = chainOfCalls(count, (i, callback) => broker.enqueueCallback<number>((_ctx, done) => done(undefined, i), {}, callback))
     assert.equal(completed, count)
     assert.equal(maxDepth, 1, 'each outcome is delivered after the previous callback returned')
     assert.deepEqual(
