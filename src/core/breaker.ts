@@ -128,6 +128,8 @@ export class CircuitBreaker {
     try {
       fn(done)
     } catch (error) {
+      // A throw after done() came from the outcome's callback, not from fn: not fn's failure.
+      if (finished) throw error
       done(error ?? new Error('CircuitBreaker: fn threw a nullish value'))
     }
   }

@@ -480,9 +480,10 @@ export class QueueBroker {
 
   #startCallbackTask(job: Job): void {
     const attempt = job.attempt
+    const over = (): boolean => !job.running || job.attempt !== attempt
     const done = (error?: unknown, value?: unknown): void => {
       // A second call, or a late one from an attempt that has since been retried, is ignored.
-      if (!job.running || job.attempt !== attempt) return
+      if (over()) return
       if (error === undefined || error === null) this.#succeeded(job, value)
       else this.#failedAttempt(job, error)
     }
@@ -490,6 +491,8 @@ export class QueueBroker {
     try {
       ;(job.fn as CallbackTask<unknown>)(job, done)
     } catch (error) {
+      // A throw after done() came from the outcome's callback, not from the task: not its failure.
+      if (over()) throw error
       done(error ?? new Error('QueueBroker: a task threw a nullish value'))
     }
   }
@@ -541,16 +544,17 @@ export class QueueBroker {
   /**
    * A finished job's outcome and its freed slot. A promise job settles first (its reactions run later
    * anyway, after the slot was refilled); a callback job's callback runs after, so that it sees the
-   * queue as a `.then` would: the next queued task already started, its own slot not free for a new one.
+   * queue as a `.then` would (the next queued task already started, its own slot not free for a new
+   * one), yet before the outcomes of anything the refill started (the trampoline keeps that order).
    */
   #settleOutcome(job: Job, failed: boolean, outcome: unknown): void {
     if (job.callback === undefined) {
       job.resolve!(failed ? Promise.reject(outcome) : outcome)
       this.#afterSlotFreed()
+    } else if (failed) {
+      this.#deliveries.deliver(job.callback, outcome, undefined, this.#refill)
     } else {
-      this.#afterSlotFreed()
-      if (failed) this.#deliveries.deliver(job.callback, outcome, undefined)
-      else this.#deliveries.deliver(job.callback, undefined, outcome)
+      this.#deliveries.deliver(job.callback, undefined, outcome, this.#refill)
     }
   }
 
@@ -570,6 +574,8 @@ export class QueueBroker {
     }, delayMs)
     this.#retryTimers.set(job, timer)
   }
+
+  readonly #refill = (): void => this.#afterSlotFreed()
 
   #afterSlotFreed(): void {
     if (this.#queued > 0) this.#pump()
@@ -656,29 +662,39 @@ export class QueueBroker {
 
   /** Reject everything queued or waiting to retry; abort what runs (its slot frees when it returns). */
   #abortAll(): void {
-    const error = new QueueEndedError('The queue ended before the task ran')
-    const reject = (job: Job): void => {
+    // Every job is settled first and told after: telling one can run code that calls back in (a
+    // callback task's done() inside its abort unlinks it from the running list; a freed tenant slot
+    // would re-queue a parked job), which must find nothing left to start or to walk.
+    const waiting: Job[] = []
+    const take = (job: Job): void => {
       if (job.settled) return
       this.#settle(job)
       this.#aborted++
-      this.#fail(job, error)
+      waiting.push(job)
     }
 
-    for (const queue of this.#queues) for (const job of queue.drain()) reject(job)
-    for (const tenant of this.#tenants.values()) for (const job of tenant.parked.drain()) reject(job)
+    for (const queue of this.#queues) for (const job of queue.drain()) take(job)
+    for (const tenant of this.#tenants.values()) for (const job of tenant.parked.drain()) take(job)
     this.#queued = 0
     this.#queuedBy.fill(0)
     for (const [job, timer] of this.#retryTimers) {
       this.#clock.clearTimeout(timer)
-      reject(job)
+      take(job)
     }
 
     this.#retryTimers.clear()
+    const running: Job[] = []
     for (let job = this.#runningHead; job !== undefined; job = job.next) {
       if (job.settled) continue
-      const stopped = new QueueEndedError('The queue ended while the task was running')
       this.#settle(job)
       this.#aborted++
+      running.push(job)
+    }
+
+    const error = new QueueEndedError('The queue ended before the task ran')
+    for (const job of waiting) this.#fail(job, error)
+    for (const job of running) {
+      const stopped = new QueueEndedError('The queue ended while the task was running')
       job.abort(stopped)
       this.#fail(job, stopped)
     }

@@ -379,20 +379,35 @@ export class ConnectionPool<T> {
         if (finished) return
         finished = true
         const failed = error !== undefined && error !== null
-        try {
-          this.release(resource!, failed && this.#isResourceError(error, resource!) ? error : undefined)
-        } catch (releaseError) {
-          // fn released the resource itself (DoubleReleaseError): withResource() rejects with it too.
-          return callback(releaseError, undefined)
-        }
-        callback(failed ? error : undefined, failed ? undefined : value)
+        // fn released the resource itself: withResource() rejects with DoubleReleaseError then, too.
+        const entry = this.#entries.get(resource!)
+        if (entry !== undefined && entry.state !== BORROWED) return this.#deliveries.deliver(callback, new DoubleReleaseError(), undefined)
+
+        const broken = failed && this.#isBroken(error, resource!)
+        // The release (which may hand the resource to the next waiter) goes first, this outcome
+        // before whatever that next borrower's outcome is.
+        const release = (): void => this.release(resource!, broken ? error : undefined)
+        if (failed) this.#deliveries.deliver(callback, error, undefined, release)
+        else this.#deliveries.deliver(callback, undefined, value, release)
       }
+
       try {
         fn(resource!, done)
       } catch (error) {
+        // A throw after done() came from the outcome's callback, not from fn: not fn's failure.
+        if (finished) throw error
         done(error ?? new Error('withResourceCallback: fn threw a nullish value'))
       }
     }, signal)
+  }
+
+  /** isResourceError, where a predicate that throws counts as "broken" (destroying is the safe side). */
+  #isBroken(error: unknown, resource: T): boolean {
+    try {
+      return this.#isResourceError(error, resource)
+    } catch {
+      return true
+    }
   }
 
   /** Stop handing out, reject waiters, wait for borrowed resources to come back (or `timeoutMs`),
@@ -413,12 +428,14 @@ export class ConnectionPool<T> {
     }
 
     this.#queueTimer = this.#reapTimer = this.#refillTimer = undefined
+    const waiting: Waiter<T>[] = []
     for (let waiter = this.#nextWaiter(); waiter !== undefined; waiter = this.#nextWaiter()) {
       this.#settle(waiter)
-      this.#fail(waiter, new PoolEndedError('The pool ended while acquire() was waiting'))
+      waiting.push(waiter)
     }
 
     for (const entry of this.#idle.splice(0)) this.#destroyEntry(entry)
+    for (const waiter of waiting) this.#fail(waiter, new PoolEndedError('The pool ended while acquire() was waiting'))
     if (timeoutMs !== Infinity) {
       const timer = this.#clock.setTimeout(() => {
         // Borrowers that never came back: destroy their resources so end() can finish.
@@ -589,6 +606,9 @@ export class ConnectionPool<T> {
   #expireWaiters(): void {
     this.#queueTimer = undefined
     const now = this.#clock.now()
+    // Every expired waiter is taken off first and told after: a callback that acquires again (or
+    // releases) must not meet, or be, a waiter of this same batch.
+    const expired: [Waiter<T>, AcquireTimeoutError][] = []
     for (let head = this.#waiters.peek(); head !== undefined; head = this.#waiters.peek()) {
       if (!head.settled && head.deadline - now > 1) break
       this.#waiters.shift()
@@ -597,11 +617,11 @@ export class ConnectionPool<T> {
       head.queued = false
       this.#settle(head)
       this.#timeouts++
-      this.#fail(head, this.#timeoutError())
+      expired.push([head, this.#timeoutError()])
     }
 
-    // A rejected waiter's callback may have queued a new acquire, which armed the timer already.
-    if (this.#queueTimer === undefined) this.#armQueueTimer()
+    this.#armQueueTimer()
+    for (const [waiter, error] of expired) this.#fail(waiter, error)
   }
 
   #timeoutError(detail = ''): AcquireTimeoutError {
@@ -771,11 +791,14 @@ export class ConnectionPool<T> {
     // Retries spent. With nothing alive or coming that could serve them, every waiter fails now
     // (a refused port fails fast); otherwise only the oldest does, and the rest keep their chance.
     const hopeless = this.#entries.size === 0 && this.#creating === 0
+    const failing: Waiter<T>[] = []
     for (let waiter = this.#nextWaiter(); waiter !== undefined; waiter = hopeless ? this.#nextWaiter() : undefined) {
       this.#settle(waiter)
-      this.#fail(waiter, error)
+      failing.push(waiter)
     }
 
+    // Told only now: a callback that acquires again joins a fresh queue, not the batch being failed.
+    for (const waiter of failing) this.#fail(waiter, error)
     this.#dispatch()
   }
 

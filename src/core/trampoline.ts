@@ -14,26 +14,40 @@ export class Trampoline {
   /** Flat (callback, error, value) triples: no object per queued delivery. */
   readonly #queued = new RingBuffer<unknown>()
 
-  deliver<V>(callback: (error: unknown, value: V | undefined) => void, error: unknown, value: V | undefined): void {
+  /**
+   * Deliver `(error, value)` to `callback`. `before` (the bookkeeping that goes with it, e.g. refilling
+   * a freed slot) runs first; deliveries it causes come after this one, so outcomes keep their order.
+   * A callback that throws breaks its caller's contract: the rest is still delivered, then the first
+   * error is rethrown.
+   */
+  deliver<V>(callback: (error: unknown, value: V | undefined) => void, error: unknown, value: V | undefined, before?: () => void): void {
+    this.#queued.push(callback)
+    this.#queued.push(error)
+    this.#queued.push(value)
     if (this.#running) {
-      this.#queued.push(callback)
-      this.#queued.push(error)
-      this.#queued.push(value)
+      before?.()
       return
     }
 
     this.#running = true
+    let failure: {error: unknown} | undefined
     try {
-      callback(error, value)
-      while (this.#queued.length > 0) {
-        const next = this.#queued.shift() as Delivery
-        const nextError = this.#queued.shift()
-        next(nextError, this.#queued.shift())
-      }
-    } finally {
-      // A callback that throws breaks its caller's contract; whatever is still queued is delivered
-      // by the next delivery rather than lost.
-      this.#running = false
+      before?.()
+    } catch (thrown) {
+      failure = {error: thrown}
     }
+
+    while (this.#queued.length > 0) {
+      const next = this.#queued.shift() as Delivery
+      const nextError = this.#queued.shift()
+      try {
+        next(nextError, this.#queued.shift())
+      } catch (thrown) {
+        failure ??= {error: thrown}
+      }
+    }
+
+    this.#running = false
+    if (failure !== undefined) throw failure.error
   }
 }

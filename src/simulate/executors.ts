@@ -19,7 +19,14 @@ export function databaseExecutor(client: pg.ClientConfig, query: string | undefi
       }
       if (signal.aborted) return done(signal.reason ?? new Error('aborted'))
       signal.addEventListener('abort', onAbort, {once: true})
-      const statement = query === undefined ? connection.query('SELECT pg_sleep($1)', [serviceMs / 1000]) : connection.query(query)
+      let statement: Promise<unknown>
+      try {
+        statement = query === undefined ? connection.query('SELECT pg_sleep($1)', [serviceMs / 1000]) : connection.query(query)
+      } catch (error) {
+        // Never leave the listener behind: a later abort would cancel another borrower's statement.
+        signal.removeEventListener('abort', onAbort)
+        return done(error ?? new Error('the statement could not be sent'))
+      }
       statement.then(
         () => {
           signal.removeEventListener('abort', onAbort)

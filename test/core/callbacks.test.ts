@@ -7,6 +7,7 @@ import {
   BackpressureError,
   BrokenCircuitError,
   CircuitBreaker,
+  ConnectionPool,
   type CircuitState,
   DoubleReleaseError,
   OptionsError,
@@ -115,14 +116,19 @@ describe('Trampoline', () => {
     assert.equal(maxDepth, 1)
   })
 
-  it('a callback that throws: the throw reaches the caller, and what it queued is not lost', () => {
+  it('a callback that throws: what was queued is still delivered, in order, then the first error reaches the caller', () => {
     const trampoline = new Trampoline()
     const log: string[] = []
     assert.throws(
       () =>
         trampoline.deliver(
           () => {
-            trampoline.deliver(() => log.push('queued'), undefined, undefined)
+            trampoline.deliver(() => log.push('queued 1'), undefined, undefined)
+            trampoline.deliver(() => {
+              log.push('queued 2')
+              throw new Error('second')
+            }, undefined, undefined)
+            trampoline.deliver(() => log.push('queued 3'), undefined, undefined)
             throw new Error('boom')
           },
           undefined,
@@ -130,13 +136,24 @@ describe('Trampoline', () => {
         ),
       /boom/,
     )
-    assert.equal(log.length, 0)
-    // The trampoline is usable again and the queued delivery is made by the next one.
+    assert.deepEqual(log, ['queued 1', 'queued 2', 'queued 3'])
     trampoline.deliver(() => log.push('next'), undefined, undefined)
-    assert.deepEqual([...log].sort(), ['next', 'queued'])
-    trampoline.deliver(() => log.push('last'), undefined, undefined)
-    assert.equal(log.filter((entry) => entry === 'queued').length, 1, 'delivered exactly once')
-    assert.equal(log.at(-1), 'last')
+    assert.deepEqual(log, ['queued 1', 'queued 2', 'queued 3', 'next'], 'usable again, nothing delivered twice')
+  })
+
+  it('before() runs first; deliveries it causes come after this one', () => {
+    const trampoline = new Trampoline()
+    const log: string[] = []
+    trampoline.deliver(
+      () => log.push('outcome A'),
+      undefined,
+      undefined,
+      () => {
+        log.push('refill')
+        trampoline.deliver(() => log.push('outcome B'), undefined, undefined)
+      },
+    )
+    assert.deepEqual(log, ['refill', 'outcome A', 'outcome B'])
   })
 })
 
@@ -1204,5 +1221,113 @@ describe('CircuitBreaker.executeCallback', () => {
     const callbackForm = await run('callback')
     assert.deepEqual(callbackForm, promiseForm)
     assert.ok(promiseForm.trace.some((entry) => entry.startsWith('BrokenCircuitError')), 'the script reaches the open state')
+  })
+})
+
+// ---- Regressions found in review ----------------------------------------------------------------
+
+describe('callback forms: re-entrancy regressions', () => {
+  it('end({drain: false}) aborts every running task, also when each calls done() from inside its abort', async () => {
+    const broker = new QueueBroker({maxActiveTasks: 3, maxQueueSize: 10})
+    const aborted: number[] = []
+    const outcomes: string[] = []
+    for (let i = 0; i < 3; i++) {
+      broker.enqueueCallback(
+        (context, done) => context.signal.addEventListener('abort', () => (aborted.push(i), done(context.signal.reason))),
+        {},
+        (error) => outcomes.push(`${i}:${(error as Error).name}`),
+      )
+    }
+
+    await broker.end({drain: false})
+    assert.deepEqual(aborted.sort(), [0, 1, 2])
+    assert.deepEqual(outcomes.sort(), ['0:QueueEndedError', '1:QueueEndedError', '2:QueueEndedError'])
+    assert.equal(broker.stats().active, 0)
+    assert.equal(broker.stats().aborted, 3)
+  })
+
+  it('outcomes keep completion order: a task finished from a timer is told before the task its slot started', async () => {
+    const clock = new VirtualClock()
+    const broker = new QueueBroker({maxActiveTasks: 1, maxQueueSize: 10, clock})
+    const log: string[] = []
+    broker.enqueueCallback((_context, done) => clock.setTimeout(() => (log.push('A finishes'), done(undefined, 'A')), 5), {}, () => log.push('A outcome'))
+    broker.enqueueCallback((_context, done) => (log.push('J starts'), done(undefined, 'J')), {}, () => log.push('J outcome'))
+    await clock.advance(10)
+    assert.deepEqual(log, ['A finishes', 'J starts', 'A outcome', 'J outcome'])
+  })
+
+  it('a waiter failed after a hopeless create that acquires again is served by the next create, not failed with the old error', async () => {
+    let fail = true
+    const pool = new ConnectionPool<{id: number}>({
+      max: 2,
+      createRetries: 0,
+      factory: {
+        create: async () => {
+          if (fail) {
+            fail = false
+            throw new Error('connect ECONNREFUSED')
+          }
+          return {id: 1}
+        },
+        destroy: () => undefined,
+      },
+    })
+    const outcomes: string[] = []
+    const tryAcquire = (): void =>
+      pool.acquireCallback((error, resource) => {
+        outcomes.push(error === undefined ? `resource ${resource!.id}` : (error as Error).message)
+        if (error !== undefined && outcomes.length < 10) tryAcquire()
+      })
+    tryAcquire()
+    await tick()
+    assert.deepEqual(outcomes, ['connect ECONNREFUSED', 'resource 1'])
+  })
+
+  it('an acquire timed out with acquireTimeoutMs 1 that acquires again waits its own millisecond', async () => {
+    const clock = new VirtualClock()
+    const {pool} = fakePool({max: 1, acquireTimeoutMs: 1, clock})
+    const held = await pool.acquire()
+    const timedOutAt: number[] = []
+    const retry = (): void =>
+      pool.acquireCallback((error) => {
+        timedOutAt.push(clock.now())
+        if (error instanceof AcquireTimeoutError && timedOutAt.length < 10) retry()
+      })
+    retry()
+    await clock.advance(1)
+    assert.deepEqual(timedOutAt, [1], 'one timeout per millisecond, not ten at once')
+    await clock.advance(2)
+    assert.deepEqual(timedOutAt, [1, 2, 3])
+    pool.release(held)
+  })
+
+  it('withResourceCallback: an isResourceError that throws destroys the resource and still releases it', async () => {
+    const {pool, counters} = fakePool({
+      max: 1,
+      isResourceError: () => {
+        throw new Error('predicate bug')
+      },
+    })
+    const {calls, callback} = recorder<never>()
+    pool.withResourceCallback((_resource, done) => done(new Error('query failed')), callback)
+    await tick()
+    assert.equal(calls.length, 1)
+    assert.equal((calls[0].error as Error).message, 'query failed')
+    assert.equal(pool.stats().used, 0)
+    assert.equal(counters.destroys, 1)
+  })
+
+  it('an outcome callback that throws surfaces to the caller of done(); it is not swallowed as a task failure', () => {
+    const broker = new QueueBroker({maxActiveTasks: 1, maxQueueSize: 1})
+    const breaker = new CircuitBreaker()
+    assert.throws(() => broker.enqueueCallback((_context, done) => done(undefined, 1), {}, () => {
+      throw new Error('callback bug')
+    }), /callback bug/)
+    assert.equal(broker.stats().completed, 1)
+    assert.equal(broker.stats().failed, 0)
+    assert.throws(() => breaker.executeCallback((done) => done(undefined, 1), () => {
+      throw new Error('callback bug')
+    }), /callback bug/)
+    assert.equal(breaker.stats().failures, 0)
   })
 })

@@ -65,6 +65,26 @@ describe('simulation engine (virtual)', () => {
     assert.deepEqual(fast, await stopped(new VirtualClock()))
   })
 
+  it('a stop aborts every task, also those waiting for a connection: nothing completes after it', async () => {
+    // max-active above connections: tasks are running for the queue while they wait in the pool.
+    const config = buildConfig({virtual: true, seed: '5', connections: '3', 'max-active': '10', rate: '200', duration: '1h', 'task-timeout': '5s'})
+    const clock = new SimulationClock()
+    const simulation = new Simulation(config, {clock, executor: virtualExecutor(clock)})
+    const stop = new AbortController()
+    let completedAtStop = -1
+    const result = await simulation.run({
+      signal: stop.signal,
+      onSample: (sample) => {
+        if (sample.t < 3 || stop.signal.aborted) return
+        completedAtStop = simulation.snapshot().totals.completed
+        stop.abort()
+      },
+    })
+    assert.ok(completedAtStop > 0)
+    assert.equal(result.totals.completed, completedAtStop)
+    assert.ok(result.totals.aborted >= 10, `every running task aborted (${result.totals.aborted})`)
+  })
+
   it('accounts for every task exactly once', async () => {
     const result = await runVirtual(BUSY)
     const {submitted, completed, rejected, failed, timedOut, aborted} = result.totals
