@@ -21,20 +21,28 @@ export class Trampoline {
    * error is rethrown.
    */
   deliver<V>(callback: (error: unknown, value: V | undefined) => void, error: unknown, value: V | undefined, before?: () => void): void {
-    this.#queued.push(callback)
-    this.#queued.push(error)
-    this.#queued.push(value)
     if (this.#running) {
-      before?.()
-      return
+      this.#queued.push(callback)
+      this.#queued.push(error)
+      this.#queued.push(value)
+      return before?.()
     }
 
     this.#running = true
     let failure: {error: unknown} | undefined
+    // Whatever before() delivers is queued (we are running), so this one still goes first.
+    if (before !== undefined) {
+      try {
+        before()
+      } catch (thrown) {
+        failure = {error: thrown}
+      }
+    }
+
     try {
-      before?.()
+      callback(error, value)
     } catch (thrown) {
-      failure = {error: thrown}
+      failure ??= {error: thrown}
     }
 
     while (this.#queued.length > 0) {
