@@ -123,8 +123,14 @@ describe('reliability: fault cases against a real PostgreSQL behind a fault prox
     // deadline even when a loaded machine fires timers late.
     await proxy.set({type: 'latency', ms: 250})
     await assert.rejects(pool.acquire(), AcquireTimeoutError)
+    // If the create's deadline fired just before the waiter's (a busy machine can order the two timers
+    // either way), the pool rightly started a fresh create for the still-waiting acquire: keep the slow
+    // link until no create is in flight, so that one is late too rather than pooled over a fast link.
+    await waitFor(() => pool.stats().creating === 0, 10_000)
     await proxy.set({type: 'none'})
-    await waitFor(async () => (await sessions(name)) === 0, 10_000)
+    await waitFor(async () => (await sessions(name)) === 0, 10_000).catch((error: Error) => {
+      throw new Error(`${error.message}: sessions still open; pool ${JSON.stringify(pool.stats())}`)
+    })
     assert.equal(pool.stats().size, 0, 'nothing pooled')
     assert.equal(pool.stats().created, pool.stats().destroyed)
   })
