@@ -1,6 +1,9 @@
 /**
- * Entry point of `npm run bench`: runs the scenarios in this one process, prints the report and writes
- * it into bench/README.md between the results markers.
+ * Entry point of `npm run bench`: runs each scenario in a fresh Node process of its own (its contenders
+ * side by side in it), prints the report and writes it into bench/README.md between the results markers.
+ * A fresh process per scenario because code that earlier scenarios ran is not the same code any more:
+ * V8's type feedback and heap carry over, and the simulator measured half its speed after the pool and
+ * queue scenarios. A real program (or `poolctl simulate`) starts fresh too.
  *
  *   node --expose-gc dist/bench/run.js [--quick] [--only <scenario|group>[,…]] [--no-write | --write]
  *
@@ -33,15 +36,28 @@ const README = join(projectRoot, 'bench', 'README.md')
 interface Args extends BenchOptions {
   only: string[]
   write: boolean
+  /** Internal: run the selected scenarios in this process and print their results as JSON. */
+  child: boolean
+}
+
+/** What a child process sends back: a ScenarioResult without the functions (scenario, contenders by id). */
+interface ChildResult {
+  scenario: string
+  skipped: string | undefined
+  seconds: number
+  goals: ScenarioResult['goals']
+  contenders: (Omit<ScenarioResult['contenders'][number], 'contender'> & {contender: string})[]
 }
 
 function parseArgs(argv: string[]): Args {
   const only: string[] = []
   let quick = false
   let write: boolean | undefined
+  let child = false
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     if (arg === '--quick') quick = true
+    else if (arg === '--child') child = true
     else if (arg === '--no-write') write = false
     else if (arg === '--write') write = true
     else if (arg === '--only' || arg.startsWith('--only=')) {
@@ -55,7 +71,44 @@ function parseArgs(argv: string[]): Args {
   }
 
   // A partial or quick run must not overwrite the full results unless asked to.
-  return {quick, only, write: write ?? (!quick && only.length === 0)}
+  return {quick, only, write: write ?? (!quick && only.length === 0), child}
+}
+
+/** Run one scenario in a fresh process; its contenders' errors say so if the process itself failed. */
+function runInChild(scenario: Scenario, args: Args): ScenarioResult {
+  const argv = ['--expose-gc', ...process.execArgv, fileURLToPath(import.meta.url), '--child', '--only', scenario.id, ...(args.quick ? ['--quick'] : [])]
+  const child = spawnSync(process.execPath, argv, {stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024})
+  const line = child.stdout?.trim().split('\n').at(-1)
+  let sent: ChildResult | undefined
+  try {
+    sent = line ? ((JSON.parse(line) as ChildResult[]).find((result) => result.scenario === scenario.id)) : undefined
+  } catch {
+    sent = undefined
+  }
+
+  if (sent === undefined) {
+    const error = `the scenario's process failed (exit ${child.status ?? child.signal})`
+    return {scenario, skipped: undefined, goals: [], seconds: 0, contenders: scenario.contenders.map((contender) => ({contender, samples: [], stats: undefined, ratio: undefined, error}))}
+  }
+
+  const byId = new Map(scenario.contenders.map((contender) => [contender.id, contender]))
+  return {
+    scenario,
+    skipped: sent.skipped,
+    goals: sent.goals,
+    seconds: sent.seconds,
+    contenders: sent.contenders.map((result) => ({...result, contender: byId.get(result.contender)!})),
+  }
+}
+
+function toChildResult(result: ScenarioResult): ChildResult {
+  return {
+    scenario: result.scenario.id,
+    skipped: result.skipped,
+    seconds: result.seconds,
+    goals: result.goals,
+    contenders: result.contenders.map(({contender, ...rest}) => ({...rest, contender: contender.id})),
+  }
 }
 
 function allScenarios(options: BenchOptions): Scenario[] {
@@ -122,7 +175,13 @@ async function main(): Promise<void> {
 
   const started = performance.now()
   const results: ScenarioResult[] = []
-  for (const scenario of scenarios) results.push(await runScenario(scenario, log))
+  if (args.child) {
+    for (const scenario of scenarios) results.push(await runScenario(scenario, log))
+    console.log(JSON.stringify(results.map(toChildResult)))
+    return
+  }
+
+  for (const scenario of scenarios) results.push(runInChild(scenario, args))
   const seconds = (performance.now() - started) / 1000
   const text = report(results, args, seconds)
   console.log(`\n${text}`)
