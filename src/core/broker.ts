@@ -502,7 +502,7 @@ export class QueueBroker {
     if (job.settled) return this.#afterSlotFreed()
     this.#settle(job)
     this.#completed++
-    this.#settleOutcome(job, false, value)
+    this.#tell(job, false, value, this.#refill)
   }
 
   /** Bookkeeping common to success and failure: the slot is free again. */
@@ -534,7 +534,7 @@ export class QueueBroker {
 
         this.#settle(job)
         this.#failed++
-        return this.#settleOutcome(job, true, error)
+        return this.#tell(job, true, error, this.#refill)
       }
     }
 
@@ -542,19 +542,18 @@ export class QueueBroker {
   }
 
   /**
-   * A finished job's outcome and its freed slot. A promise job settles first (its reactions run later
-   * anyway, after the slot was refilled); a callback job's callback runs after, so that it sees the
-   * queue as a `.then` would (the next queued task already started, its own slot not free for a new
-   * one), yet before the outcomes of anything the refill started (the trampoline keeps that order).
+   * Tell a job's caller its outcome: enqueue()'s promise, or enqueueCallback()'s callback. `refill` (a
+   * finished job's freed slot) runs in both cases: after a promise settles (its reactions run later
+   * anyway), before a callback, so that the callback sees the queue as a `.then` would (the next queued
+   * task already started, its own slot not free for a new one), yet ahead of the outcomes of anything
+   * the refill started (the trampoline keeps that order).
    */
-  #settleOutcome(job: Job, failed: boolean, outcome: unknown): void {
+  #tell(job: Job, failed: boolean, outcome: unknown, refill?: () => void): void {
     if (job.callback === undefined) {
       job.resolve!(failed ? Promise.reject(outcome) : outcome)
-      this.#afterSlotFreed()
-    } else if (failed) {
-      this.#deliveries.deliver(job.callback, outcome, undefined, this.#refill)
+      refill?.()
     } else {
-      this.#deliveries.deliver(job.callback, undefined, outcome, this.#refill)
+      this.#deliveries.deliver(job.callback, failed ? outcome : undefined, failed ? undefined : outcome, refill)
     }
   }
 
@@ -589,12 +588,7 @@ export class QueueBroker {
     this.#settle(job)
     this.#timedOut++
     job.abort(error)
-    this.#fail(job, error)
-  }
-
-  #fail(job: Job, error: unknown): void {
-    if (job.callback === undefined) job.resolve!(Promise.reject(error))
-    else this.#deliveries.deliver(job.callback, error, undefined)
+    this.#tell(job, true, error)
   }
 
   #settle(job: Job): void {
@@ -618,7 +612,7 @@ export class QueueBroker {
         this.#queuedBy[job.priorityIndex]--
       }
 
-      this.#fail(job, error)
+      this.#tell(job, true, error)
       if (this.#ending) this.#finishEnd(false)
     }
 
@@ -692,11 +686,11 @@ export class QueueBroker {
     }
 
     const error = new QueueEndedError('The queue ended before the task ran')
-    for (const job of waiting) this.#fail(job, error)
+    for (const job of waiting) this.#tell(job, true, error)
     for (const job of running) {
       const stopped = new QueueEndedError('The queue ended while the task was running')
       job.abort(stopped)
-      this.#fail(job, stopped)
+      this.#tell(job, true, stopped)
     }
   }
 

@@ -387,8 +387,7 @@ export class ConnectionPool<T> {
         // The release (which may hand the resource to the next waiter) goes first, this outcome
         // before whatever that next borrower's outcome is.
         const release = (): void => this.release(resource!, broken ? error : undefined)
-        if (failed) this.#deliveries.deliver(callback, error, undefined, release)
-        else this.#deliveries.deliver(callback, undefined, value, release)
+        this.#deliveries.deliver(callback, failed ? error : undefined, failed ? undefined : value, release)
       }
 
       try {
